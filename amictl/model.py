@@ -65,9 +65,7 @@ class LaunchTargets:
 
     @property
     def is_empty(self) -> bool:
-        return not (
-            self.accounts or self.organizations or self.organizational_units or self.public
-        )
+        return not (self.accounts or self.organizations or self.organizational_units or self.public)
 
     @property
     def shares(self) -> LaunchTargets:

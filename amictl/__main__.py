@@ -1,0 +1,5 @@
+"""`python -m amictl`"""
+
+from .cli import main
+
+main()
