@@ -99,8 +99,6 @@ def _connect(ctx: Context, concurrency: int = 16) -> tuple[Boto3Gateway, list[st
         validate.endpoint_url(ctx.g.endpoint_url)
     from .ec2 import Boto3Gateway, ClientSettings, enable_debug_logging
 
-    if ctx.g.debug:
-        enable_debug_logging()
     profile = ctx.g.profile or os.environ.get("AWS_PROFILE") or ctx.config.profile
     gateway = Boto3Gateway(
         ClientSettings(
@@ -109,6 +107,8 @@ def _connect(ctx: Context, concurrency: int = 16) -> tuple[Boto3Gateway, list[st
             max_pool_connections=max(10, concurrency * 2),
         )
     )
+    if ctx.g.debug:
+        enable_debug_logging(gateway)
     if not regions:
         env = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         if env:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,14 +67,30 @@ class ClientSettings:
     max_pool_connections: int = 32
 
 
+# Throttling and server errors that survive botocore's own retries get a few more tries
+# here, with longer full-jitter backoff: bulk work should ride EC2's token bucket out
+# (facts §8) without also making an unreachable endpoint take a minute to report.
+_RETRYABLE_CODES = {
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "EC2ThrottledException",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "Unavailable",
+}
+_EXTRA_TRIES = 6
+_BACKOFF_BASE = 0.5  # seconds
+_BACKOFF_CAP = 8.0
+
+
 def _retry_config() -> dict[str, Any]:
-    """Standard retry mode with more attempts than the default 3, so bulk work rides out
-    RequestLimitExceeded (facts §8). AWS_RETRY_MODE / AWS_MAX_ATTEMPTS still win."""
+    """botocore's standard retry mode (3 attempts, like the AWS CLI v2);
+    AWS_RETRY_MODE / AWS_MAX_ATTEMPTS still win."""
     retries: dict[str, Any] = {}
     if not os.environ.get("AWS_RETRY_MODE"):
         retries["mode"] = "standard"
-    if not os.environ.get("AWS_MAX_ATTEMPTS"):
-        retries["total_max_attempts"] = 10
     return retries
 
 
@@ -139,6 +157,17 @@ class Boto3Gateway:
             user_agent_extra="amictl",
         )
 
+    def credential_values(self) -> list[str]:
+        """The secret parts of the current credentials, so --debug can scrub them."""
+        try:
+            creds = self._session.get_credentials()
+        except botocore.exceptions.BotoCoreError:
+            return []
+        if creds is None:
+            return []
+        frozen = creds.get_frozen_credentials()
+        return [v for v in (frozen.access_key, frozen.secret_key, frozen.token) if v]
+
     @property
     def default_region(self) -> str | None:
         return self._session.region_name  # type: ignore[no-any-return]
@@ -156,10 +185,19 @@ class Boto3Gateway:
             return self._clients[key]
 
     def _call(self, service: str, region: str, operation: str, **params: Any) -> Any:
-        try:
-            return getattr(self.client(service, region), operation)(**params)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            raise translate(exc) from exc
+        for attempt in range(_EXTRA_TRIES + 1):
+            try:
+                return getattr(self.client(service, region), operation)(**params)
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+                error = translate(exc)
+                if (
+                    not isinstance(error, AwsError)
+                    or error.code not in _RETRYABLE_CODES
+                    or attempt == _EXTRA_TRIES
+                ):
+                    raise error from exc
+            time.sleep(random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)))
+        raise AssertionError("unreachable")
 
     def _paginate(
         self, service: str, region: str, operation: str, key: str, **params: Any
@@ -343,34 +381,47 @@ def _image_state(raw: dict[str, Any], region: str) -> ImageState:
 # ---------------------------------------------------------------------- --debug
 
 
+# Header values may be logged as str or bytes (b'...'), hence the optional b before quotes.
+_VALUE = r"""b?['"]?[^'",}\s]+['"]?"""
 _SECRET_PATTERNS = [
-    re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?)[^'\",}]+", re.IGNORECASE),
-    re.compile(r"(X-Amz-Security-Token['\"]?\s*[:=]\s*['\"]?)[^'\",}]+", re.IGNORECASE),
-    re.compile(r"(aws_secret_access_key['\"]?\s*[:=]\s*['\"]?)[^'\",}]+", re.IGNORECASE),
-    re.compile(r"(aws_session_token['\"]?\s*[:=]\s*['\"]?)[^'\",}]+", re.IGNORECASE),
+    re.compile(r"""(Authorization['"]?\s*[:=]\s*)b?['"][^'"]*['"]""", re.IGNORECASE),
+    re.compile(rf"""(X-Amz-Security-Token['"]?\s*[:=]\s*){_VALUE}""", re.IGNORECASE),
+    re.compile(rf"""(aws_secret_access_key['"]?\s*[:=]\s*){_VALUE}""", re.IGNORECASE),
+    re.compile(rf"""(aws_session_token['"]?\s*[:=]\s*){_VALUE}""", re.IGNORECASE),
     re.compile(r"(Credential=)[^,/\s]+", re.IGNORECASE),
-    re.compile(r"(Signature=)[0-9a-f]+", re.IGNORECASE),
+    re.compile(r"(Signature[=:]\s*)[0-9a-f]{16,}", re.IGNORECASE),
 ]
 
 
-def redact(text: str) -> str:
+def redact(text: str, secrets: Sequence[str] = ()) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<redacted>")
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(r"\1<redacted>", text)
     return text
 
 
 class _RedactingFilter(logging.Filter):
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        record.msg = redact(record.getMessage(), self._secrets)
         record.args = None
         return True
 
 
-def enable_debug_logging() -> None:
-    """botocore's wire log on stderr, with authorization headers and tokens redacted."""
+def enable_debug_logging(gateway: Boto3Gateway | None = None) -> None:
+    """botocore's wire log on stderr, with authorization headers, signatures, keys and
+    tokens redacted (the gateway's own credential values are scrubbed wherever they appear)."""
+    secrets: list[str] = []
+    if gateway is not None:
+        secrets = gateway.credential_values()
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    handler.addFilter(_RedactingFilter())
+    handler.addFilter(_RedactingFilter(secrets))
     for name in ("botocore", "boto3", "urllib3", "amictl"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.DEBUG)

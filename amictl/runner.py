@@ -228,8 +228,15 @@ class Runner:
     def _read_details(
         self, state: ImageState, details: dict[str, SnapshotState], snapshot_permissions: bool
     ) -> ImageState:
-        launch = self.gateway.launch_permissions(state.ref)
-        launch = replace(launch, public=state.launch.public or launch.public)
+        try:
+            launch = self.gateway.launch_permissions(state.ref)
+            launch = replace(launch, public=state.launch.public or launch.public)
+        except AwsError as exc:
+            if exc.code != "AuthFailure":
+                raise
+            # Someone else's (public or shared) image: only its owner may read the
+            # permissions (facts §2.1); DescribeImages still told us whether it is public.
+            launch = state.launch
         snapshots = []
         for snap in state.snapshots:
             merged = details.get(snap.snapshot_id, snap)
