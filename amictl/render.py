@@ -359,6 +359,43 @@ def show_table(console: Console, state: ImageState) -> Table:
     return table
 
 
+# More images than this are shown one row each (an overview) instead of a card each.
+DETAIL_LIMIT = 3
+
+
+def _shares_cell(items: frozenset[str]) -> Text:
+    """Up to two items, else the first and a count: keeps overview rows short. ARNs are
+    shown by their last part (o-…, ou-…); `show ID` gives them in full."""
+    ordered = sorted(item.rsplit("/", 1)[-1] for item in items)
+    if len(ordered) <= 2:
+        return _list_cell(ordered)
+    return _lines([plain(ordered[0]), plain(f"+{len(ordered) - 1} more")])
+
+
+def overview_table(console: Console, states: Sequence[ImageState]) -> Table:
+    """One row per image, for `show` over many images."""
+    table = Table(box=table_box(console))
+    for column in ("image", "region", "name", "public", "accounts", "orgs", "OUs", "IMDS"):
+        table.add_column(column, overflow="fold")
+    table.add_column("snapshots", overflow="fold")
+    for state in states:
+        launch = state.launch
+        encrypted = sum(s.encrypted for s in state.snapshots)
+        snapshots = f"{len(state.snapshots)}" + (f" ({encrypted} encrypted)" if encrypted else "")
+        table.add_row(
+            plain(state.image_id, style="bold"),
+            plain(state.region),
+            _optional_cell(state.name),
+            Text(yes_no(launch.public), style="bold red" if launch.public else ""),
+            _shares_cell(launch.accounts),
+            _shares_cell(launch.organizations),
+            _shares_cell(launch.organizational_units),
+            _optional_cell(state.imds_support),
+            plain(snapshots + (", product code" if state.product_codes else "")),
+        )
+    return table
+
+
 def _bpa_line(region: str, bpa_state: str) -> Text:
     return Text.assemble("image block public access in ", plain(region), ": ", plain(bpa_state))
 
@@ -477,8 +514,6 @@ def _detail_lines(result: Result) -> list[Text]:
     if result.error is not None:
         text = f"{result.error.code}: {result.error.message}"
         lines.append(Text.assemble(("  error: ", "bold red"), plain(text)))
-    for warning in result.warnings:
-        lines.append(Text.assemble(("  warning: ", "bold yellow"), plain(warning)))
     return lines
 
 
@@ -540,8 +575,12 @@ class TableRenderer(_BaseRenderer):
         errors: Sequence[ReadError],
         block_public_access: Mapping[str, str] = _NO_BPA,
     ) -> None:
-        for state in states:
-            self.out.print(show_table(self.out, state))
+        if len(states) > DETAIL_LIMIT:
+            self.out.print(overview_table(self.out, states))
+            info(self.err, f"{len(states)} images; give up to {DETAIL_LIMIT} IDs for details")
+        else:
+            for state in states:
+                self.out.print(show_table(self.out, state))
         for region in sorted(block_public_access):
             self.out.print(_bpa_line(region, block_public_access[region]))
         for e in errors:
@@ -559,6 +598,7 @@ class TableRenderer(_BaseRenderer):
         planned = expected or {}
         for result in results:
             self._result(result, planned.get(result.ref))
+        self._warnings(results)  # spec §2: warnings go to stderr, like every human message
         self._summary(results, dry_run)
 
     def _result(self, result: Result, expected: ImageState | None) -> None:

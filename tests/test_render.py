@@ -411,8 +411,8 @@ def test_table_results_error_and_warning_lines() -> None:
     out, err = run("table", lambda r: r.results(Command.SHARE, False, [failed]))
     lines = stripped_lines(out)
     assert "error: VerificationFailed: accounts still differ after 20 s" in lines
-    assert f"warning: {warning}" in lines
-    assert stripped_lines(err) == ["1 failed"]
+    assert warning not in out  # spec §2: warnings go to stderr
+    assert stripped_lines(err) == [f"warning: {AMI} ({REGION}): {warning}", "1 failed"]
 
 
 def test_table_results_snapshot_permissions_when_known() -> None:
@@ -497,9 +497,10 @@ def test_aws_strings_print_literally_in_tables(force_terminal: bool) -> None:
     renderer.show([state], [ReadError(state.ref, "X", "[red]e[/red]")], {REGION: "[i]s[/i]"})
     renderer.results("share", False, [result])
     text, errors = out_file.getvalue(), err_file.getvalue()
-    for literal in (MARKUP, "[bold]n[/bold]", f"{MARKUP} 2", "[blink]w[/blink]", "[i]s[/i]"):
+    for literal in (MARKUP, "[bold]n[/bold]", f"{MARKUP} 2", "[i]s[/i]"):
         assert literal in text
     assert "[red]e[/red]" in errors
+    assert "[blink]w[/blink]" in errors
 
 
 def test_messages_print_markup_literally() -> None:

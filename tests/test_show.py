@@ -150,3 +150,22 @@ def test_text_output_one_line_per_image(sandbox: Sandbox, amictl: Any) -> None:
     assert fields[a][1:4] == ["us-east-1", "a", "no"]
     assert fields[a][4] == "111122223333"
     assert fields[b][3] == "yes"
+
+
+def test_many_images_get_one_row_each(sandbox: Sandbox, amictl: Any) -> None:
+    ids = [
+        sandbox.create_image("us-east-1", f"row-{i}", tags={"Row": "y"}, accounts=["111122223333"])
+        for i in range(4)
+    ]
+    sandbox.create_image("us-east-1", "org-row", tags={"Row": "y"}, organizations=[ORG])
+    r = amictl(["show", "--tag", "Row=y"])
+    assert r.exit_code == 0, r
+    rows = [line for line in r.stdout.splitlines() if "ami-" in line]
+    assert len(rows) == 5
+    for image_id in ids:
+        [row] = [line for line in rows if image_id in line]
+        assert "111122223333" in row
+    [org_row] = [line for line in rows if "org-row" in line]
+    assert "o-abc123def4" in org_row
+    assert "description" not in r.stdout  # the per-image cards are not printed
+    assert "5 images" in r.stderr
