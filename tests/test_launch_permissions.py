@@ -358,6 +358,22 @@ def test_all_selects_every_owned_image_in_both_regions(
     assert {q.params["ImageId"] for q in sandbox.mutating_requests()} == owned
 
 
+def test_block_public_access_refuses_only_in_its_region(
+    sandbox: Sandbox, amictl: Any, two_regions: dict[str, str]
+) -> None:
+    sandbox.set_block_public_access(OTHER_REGION, "block-new-sharing")
+    regions = ["--region", REGION, "--region", OTHER_REGION]
+    r = amictl(["make-public", "--tag", "Team=base", *regions, "--yes", "-o", "json"])
+    assert r.exit_code == 1, r
+    west = result_for(r.json, two_regions["base-west"])
+    assert (west["status"], west["error"]["code"]) == ("refused", "BlockPublicAccessEnabled")
+    assert OTHER_REGION in west["error"]["message"]
+    assert result_for(r.json, two_regions["base-east"])["status"] == "changed"
+    assert is_public(ec2_in(sandbox, REGION), two_regions["base-east"])
+    assert not is_public(ec2_in(sandbox, OTHER_REGION), two_regions["base-west"])
+    assert {q.region for q in sandbox.mutating_requests()} == {REGION}
+
+
 # ---------------------------------------------------------------- re-running changes nothing
 
 
@@ -465,18 +481,32 @@ def test_make_public_refusals_send_no_call_at_all(
     assert not is_public(ec2, image_id)
 
 
-@pytest.mark.parametrize("dry_run", [False, True], ids=["real", "dry-run"])
+@pytest.mark.parametrize(
+    "extra", [[], ["--with-snapshots", "--dry-run"]], ids=["launch-only", "snapshots-dry-run"]
+)
 def test_sharing_an_aws_managed_key_image_is_refused_without_a_call(
-    sandbox: Sandbox, amictl: Any, ec2: Any, dry_run: bool
+    sandbox: Sandbox, amictl: Any, ec2: Any, extra: list[str]
 ) -> None:
     image_id = sandbox.create_image(REGION, "img-aws-key", encrypted="aws-managed")
-    args = ["share", image_id, "--account", ACCOUNT, "--with-snapshots", "-o", "json"]
-    r = amictl([*args, *(["--dry-run"] * dry_run)])
+    r = amictl(["share", image_id, "--account", ACCOUNT, "-o", "json", *extra])
     assert r.exit_code == 1, r
     result = result_for(r.json, image_id)
     assert (result["status"], result["error"]["code"]) == ("refused", "DefaultKeyForbidsSharing")
     assert "copy-image" in result["error"]["message"]
     assert sandbox.mutating_requests() == []
+    assert permissions(ec2, image_id) == []
+
+
+def test_when_the_key_manager_cannot_be_read_ec2_has_the_last_word(
+    sandbox: Sandbox, amictl: Any, ec2: Any
+) -> None:
+    image_id = sandbox.create_image(REGION, "img-aws-key", encrypted="aws-managed")
+    sandbox.deny({"kms:DescribeKey"})
+    r = amictl(["share", image_id, "--account", ACCOUNT, "-o", "json"])
+    assert r.exit_code == 1, r
+    result = result_for(r.json, image_id)
+    assert (result["status"], result["error"]["code"]) == ("failed", "InvalidParameter")
+    assert "key manager unknown" in r.stderr
     assert permissions(ec2, image_id) == []
 
 
@@ -610,6 +640,22 @@ def test_with_snapshots_shares_and_unshares_create_volume_permission(
     assert result_for(r.json, image_id)["after"]["snapshots"][0]["accounts"] == []
     assert permissions(ec2, image_id) == []
     assert snapshot_accounts(ec2, snapshot_id) == []
+
+
+def test_unshare_all_shares_with_snapshots_clears_the_snapshot_too(
+    sandbox: Sandbox, amictl: Any, ec2: Any
+) -> None:
+    image_id = sandbox.create_image(
+        REGION,
+        "img-snap",
+        accounts=[ACCOUNT, ACCOUNT_2],
+        organizations=[ORG],
+        snapshot_accounts=[ACCOUNT, ACCOUNT_2],
+    )
+    r = amictl(["unshare", image_id, "--all-shares", "--with-snapshots"])
+    assert r.exit_code == 0, r
+    assert permissions(ec2, image_id) == []
+    assert snapshot_accounts(ec2, snapshot_of(ec2, image_id)) == []
 
 
 def test_with_snapshots_repairs_an_image_shared_without_its_snapshot(
