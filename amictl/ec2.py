@@ -10,6 +10,7 @@ import logging
 import os
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -202,12 +203,15 @@ class Boto3Gateway:
     def _paginate(
         self, service: str, region: str, operation: str, key: str, **params: Any
     ) -> Iterator[Any]:
-        try:
-            paginator = self.client(service, region).get_paginator(operation)
-            for page in paginator.paginate(**params):
-                yield from page.get(key, [])
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            raise translate(exc) from exc
+        """Every item of a NextToken-paginated read; each page goes through `_call`, so a
+        throttled page is retried like any other call instead of failing the whole read."""
+        token: str | None = None
+        while True:
+            page = self._call(service, region, operation, **params, **_next(token))
+            yield from page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return
 
     # ------------------------------------------------------------------ reads
 
@@ -324,6 +328,10 @@ class Boto3Gateway:
             raise
 
 
+def _next(token: str | None) -> dict[str, str]:
+    return {"NextToken": token} if token else {}
+
+
 def wire_call(request: Request) -> tuple[str, dict[str, Any]]:
     """The boto3 operation and parameters for one request: the structured forms of the API
     reference's sample requests (LaunchPermission.Add.N.UserId, Description.Value, ...)."""
@@ -419,10 +427,28 @@ def enable_debug_logging(gateway: Boto3Gateway | None = None) -> None:
     secrets: list[str] = []
     if gateway is not None:
         secrets = gateway.credential_values()
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     handler.addFilter(_RedactingFilter(secrets))
     for name in ("botocore", "boto3", "urllib3", "amictl"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.DEBUG)
+        # Idempotent: a second run in the same process (tests) replaces the old handler.
+        for old in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+            logger.removeHandler(old)
         logger.addHandler(handler)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time of the record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
