@@ -9,7 +9,7 @@ import boto3
 import boto3.session
 import pytest
 from botocore.config import Config
-from sandbox_support import REGION
+from tests.sandbox.sandbox_support import REGION
 
 from amictl.sandbox import Sandbox
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sandbox_support import OTHER, error_of, image, launch_permissions, snapshot_id
+from tests.sandbox.sandbox_support import OTHER, error_of, image, launch_permissions, snapshot_id
 
 from amictl.sandbox import Sandbox
 

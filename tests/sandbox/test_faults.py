@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
-from sandbox_support import OTHER, error_of, image, launch_permissions, snapshot_id
+from tests.sandbox.sandbox_support import OTHER, error_of, image, launch_permissions, snapshot_id
 
 from amictl.sandbox import Sandbox
 

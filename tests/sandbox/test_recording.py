@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sandbox_support import ORG, OTHER, error_of
+from tests.sandbox.sandbox_support import ORG, OTHER, error_of
 
 from amictl.sandbox import Sandbox
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sandbox_support import ORG, OTHER, OU, error_of, image, launch_permissions, snapshot_id
+from tests.sandbox.sandbox_support import ORG, OTHER, OU, error_of, image, launch_permissions, snapshot_id
 
 from amictl.sandbox import Sandbox
 
