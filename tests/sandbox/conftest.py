@@ -9,9 +9,9 @@ import boto3
 import boto3.session
 import pytest
 from botocore.config import Config
-from tests.sandbox.sandbox_support import REGION
 
 from amictl.sandbox import Sandbox
+from tests.sandbox.sandbox_support import REGION
 
 ClientFactory = Callable[..., Any]
 

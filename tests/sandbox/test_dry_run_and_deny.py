@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.sandbox.sandbox_support import OTHER, error_of, image, launch_permissions, snapshot_id
 
 from amictl.sandbox import Sandbox
+from tests.sandbox.sandbox_support import OTHER, error_of, image, launch_permissions, snapshot_id
 
 DRY_RUN = (412, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
 

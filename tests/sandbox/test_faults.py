@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
-from tests.sandbox.sandbox_support import OTHER, error_of, image, launch_permissions, snapshot_id
 
 from amictl.sandbox import Sandbox
+from tests.sandbox.sandbox_support import OTHER, error_of, image, launch_permissions, snapshot_id
 
 SHARE = {"LaunchPermission": {"Add": [{"UserId": OTHER}]}}
 

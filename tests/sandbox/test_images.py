@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.sandbox.sandbox_support import ORG, OTHER, OU, error_of, image, launch_permissions
 
 from amictl.sandbox import Sandbox
+from tests.sandbox.sandbox_support import ORG, OTHER, OU, error_of, image, launch_permissions
 
 # ---------------------------------------------------------------- description
 

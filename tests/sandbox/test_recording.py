@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from tests.sandbox.sandbox_support import ORG, OTHER, error_of
-
 from amictl.sandbox import Sandbox
+from tests.sandbox.sandbox_support import ORG, OTHER, error_of
 
 
 def test_requests_carry_flat_params(sandbox: Sandbox, ec2: Any) -> None:

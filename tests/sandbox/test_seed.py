@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.sandbox.sandbox_support import ORG, OTHER, OU, image, launch_permissions, snapshot_id
 
 from amictl.sandbox import Sandbox
+from tests.sandbox.sandbox_support import ORG, OTHER, OU, image, launch_permissions, snapshot_id
 
 
 def test_create_image_options(sandbox: Sandbox, client: Any) -> None:

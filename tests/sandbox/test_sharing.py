@@ -7,9 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.sandbox.sandbox_support import ORG, OTHER, OU, error_of, image, launch_permissions, snapshot_id
 
 from amictl.sandbox import Sandbox
+from tests.sandbox.sandbox_support import (
+    ORG,
+    OTHER,
+    OU,
+    error_of,
+    image,
+    launch_permissions,
+    snapshot_id,
+)
 
 MAKE_PUBLIC = {"LaunchPermission": {"Add": [{"Group": "all"}]}}
 
