@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from typer.testing import CliRunner
 
@@ -19,6 +21,21 @@ from amictl.cli import app
 from amictl.sandbox import Sandbox
 
 REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def shared_service_models() -> Iterator[None]:
+    """Each CLI run builds a new boto3 Session, whose loader parses botocore's EC2 model
+    (megabytes of JSON, ~0.3 s) again. One loader for the whole test session parses it
+    once; nothing else about the sessions changes."""
+    loader = botocore.loaders.create_loader()
+
+    def register_data_loader(session: botocore.session.Session) -> None:
+        session._components.register_component("data_loader", loader)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session.Session, "_register_data_loader", register_data_loader)
+        yield
 
 
 @pytest.fixture(autouse=True)
