@@ -521,6 +521,8 @@ def test_sharing_a_customer_key_image_proceeds_with_a_warning_on_stderr(
     assert "key policy or a grant" in r.stderr
     assert ACCOUNT in r.stderr
     assert "key policy" not in r.stdout
+    if output == "json":
+        assert result_for(r.json, image_id)["status"] == "changed"  # stdout is only JSON
 
 
 def test_a_missing_image_does_not_stop_the_others(sandbox: Sandbox, amictl: Any, ec2: Any) -> None:

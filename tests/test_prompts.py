@@ -234,6 +234,17 @@ def test_with_yes_the_change_goes_ahead(
     assert {i: permissions(ec2, i) for i in images} == dict.fromkeys(images, approved)
 
 
+def test_a_dry_run_with_a_selector_does_not_ask(sandbox: Sandbox, amictl: Any, ec2: Any) -> None:
+    images = two_images(sandbox, public=False)
+    r = amictl(["share", "--tag", "Team=base", "--account", ACCOUNT, "--dry-run", "-o", "json"])
+    assert r.exit_code == 0, r
+    assert [(x["image_id"], x["status"]) for x in r.json["results"]] == [
+        (i, "would-change") for i in images
+    ]
+    assert sandbox.mutating_requests(include_dry_run=False) == []
+    assert {i: permissions(ec2, i) for i in images} == dict.fromkeys(images, [{"UserId": OTHER}])
+
+
 def test_a_real_process_with_stdin_not_a_terminal_exits_3(sandbox: Sandbox, ec2: Any) -> None:
     image_id = sandbox.create_image(REGION, "img-pipe")
     done = subprocess.run(
