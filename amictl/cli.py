@@ -355,6 +355,36 @@ def show(
     _run(g, lambda ctx: run_show(ctx, sel, ami_ids or [], snapshots))
 
 
+class FailOnChoice(str, Enum):
+    high = "high"
+    medium = "medium"
+    low = "low"
+    never = "never"
+
+
+@_command("audit", change=False)
+def audit(
+    fail_on: Annotated[
+        FailOnChoice,
+        typer.Option(
+            "--fail-on",
+            help="Exit 4 when a finding is at or above this severity (never: always 0).",
+        ),
+    ] = FailOnChoice.high,
+    *,
+    g: GlobalOptions,
+    sel: SelectOptions,
+) -> None:
+    """Report risky sharing and settings on every image you own: public images and
+    snapshots, shares outside the [audit] trust lists, the AWS managed key, snapshots not
+    shared, IMDSv2 not enforced. Each finding has a severity and a one-line fix.
+    Reads only; --filter/--tag narrow the images."""
+    from .audit import parse_fail_on
+    from .audit_command import run_audit
+
+    _run(g, lambda ctx: run_audit(ctx, sel, parse_fail_on(fail_on.value)))
+
+
 @_command("share")
 def share(
     ami_ids: _IDS = None,

@@ -40,6 +40,8 @@ def run_probe(*args: str) -> subprocess.CompletedProcess[str]:
         (["--version"], 0),
         (["share", "--help"], 0),
         (["enforce-imdsv2", "--help"], 0),
+        (["audit", "--help"], 0),
+        (["audit", "--fail-on", "critical"], 2),
         (["share", "ami-nothex", "--account", "111122223333"], 2),
         (["share", "ami-0123456789abcdef0", "--account", "12345"], 2),
         (["show", "ami-0123456789abcdef0", "--region", "mars-central-9x"], 2),
@@ -82,6 +84,7 @@ def test_every_command_has_help() -> None:
         "set-description",
         "enforce-imdsv2",
         "imdsv2",
+        "audit",
         "sandbox",
     ]
     for command in commands:
