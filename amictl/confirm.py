@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .commands import Context
 
 # Commands that always ask before changing anything (spec §5).
-RISKY_COMMANDS = {Command.MAKE_PUBLIC, Command.RESET, Command.ENFORCE_IMDSV2}
+RISKY_COMMANDS = {Command.MAKE_PUBLIC, Command.RESET, Command.ENFORCE_IMDSV2, Command.APPLY}
 
 IMDSV2_WARNING = (
     "Enforcing IMDSv2 cannot be undone. Instances launched from these images will require "

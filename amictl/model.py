@@ -42,6 +42,14 @@ class ProductCode:
     type: str  # "marketplace" | "devpay"
 
 
+class TargetKind(str, enum.Enum):
+    """The kinds of explicit launch-permission targets (public is not one: it is a flag)."""
+
+    ACCOUNTS = "accounts"
+    ORGANIZATIONS = "organizations"
+    ORGANIZATIONAL_UNITS = "organizational_units"
+
+
 @dataclass(frozen=True)
 class LaunchTargets:
     """A set of launch-permission targets: accounts, organizations, OUs, and public (`all`)."""
@@ -71,6 +79,15 @@ class LaunchTargets:
     def shares(self) -> LaunchTargets:
         """The explicit shares only (everything but public)."""
         return replace(self, public=False)
+
+    def only(self, kinds: Iterable[TargetKind]) -> LaunchTargets:
+        """The targets of these kinds (never public)."""
+        wanted = set(kinds)
+        return LaunchTargets(
+            self.accounts if TargetKind.ACCOUNTS in wanted else frozenset(),
+            self.organizations if TargetKind.ORGANIZATIONS in wanted else frozenset(),
+            self.organizational_units if TargetKind.ORGANIZATIONAL_UNITS in wanted else frozenset(),
+        )
 
     def union(self, other: LaunchTargets) -> LaunchTargets:
         return LaunchTargets(
@@ -192,6 +209,8 @@ class Command(str, enum.Enum):
     RESET = "reset"
     SET_DESCRIPTION = "set-description"
     ENFORCE_IMDSV2 = "enforce-imdsv2"
+    PLAN = "plan"
+    APPLY = "apply"
 
 
 @dataclass(frozen=True)
@@ -206,6 +225,12 @@ class Intent:
     description: str | None = None
     enforce_imdsv2: bool = False
     with_snapshots: bool = False
+    # Policy files: kinds whose targets in `add` are the exact set wanted (what the image
+    # has beyond them is removed); kinds not listed are left alone.
+    exact: frozenset[TargetKind] = frozenset()
+    # Policy `snapshots = true`: every snapshot's createVolumePermission accounts become
+    # exactly the image's accounts after the change.
+    snapshots_follow_image: bool = False
 
 
 # ---------------------------------------------------------------- requests

@@ -10,6 +10,9 @@ Semantics worth knowing (decisions, not accidents):
   A target that is both added and removed is *added*: that makes "remove_all_shares + add"
   an exact-set intent (what a policy needs). Only targets present are removed and only
   absent ones added, all of them in one REMOVE and one ADD request, REMOVE first.
+- Exact sets per kind (`intent.exact`, policy files): for each listed kind (accounts,
+  organizations, OUs) every target the image has beyond `intent.add` is removed, like
+  `remove_all_shares` restricted to those kinds; kinds not listed are left alone.
 - `reset` is planned only when the image has some launch permission; it cannot be
   combined with `add` (ValueError): after a reset the add would be sent on every run.
 - Descriptions: None and "" both mean "no description" (EC2 does not tell them apart
@@ -20,6 +23,9 @@ Semantics worth knowing (decisions, not accidents):
   public never reach snapshots (EC2 cannot share snapshots with them). Unknown snapshot
   permissions (`accounts is None`) are planned as if empty and a warning says so; the
   expected state then holds the concrete assumed set, so a second plan is empty.
+- `snapshots_follow_image` (policy `snapshots = true`): each snapshot's accounts are made
+  exactly the image's accounts *after* the launch changes (extras removed, missing added),
+  whether or not the intent lists accounts. It replaces `with_snapshots` when both are set.
 - Order: reset, launch REMOVE, launch ADD, per snapshot (by id) REMOVE then ADD,
   description, IMDSv2 last (the irreversible change goes only after the others).
 """
@@ -114,7 +120,10 @@ def _requests(intent: Intent, state: ImageState) -> Iterator[Request]:
             yield LaunchPermissionChange(ref, Op.REMOVE, to_remove)
         if not to_add.is_empty:
             yield LaunchPermissionChange(ref, Op.ADD, to_add)
-        if intent.with_snapshots:
+        if intent.snapshots_follow_image:
+            accounts = state.launch.difference(to_remove).union(to_add).accounts
+            yield from _snapshots_in_step(state, accounts)
+        elif intent.with_snapshots:
             yield from _snapshot_requests(intent, state)
     if intent.description is not None and _text(state.description) != intent.description:
         yield SetDescription(ref, intent.description)
@@ -125,6 +134,8 @@ def _requests(intent: Intent, state: ImageState) -> Iterator[Request]:
 def _removal_wanted(intent: Intent, launch: LaunchTargets) -> LaunchTargets:
     """Every target the intent wants gone (present or not); adds win over removals."""
     wanted = intent.remove.union(launch.shares) if intent.remove_all_shares else intent.remove
+    if intent.exact:
+        wanted = wanted.union(launch.only(intent.exact))
     return wanted.difference(intent.add)
 
 
@@ -142,6 +153,16 @@ def _snapshot_requests(intent: Intent, state: ImageState) -> Iterator[SnapshotPe
         gone = remove if snap.accounts is None else remove & have
         yield from _snapshot_batches(state.ref, snap.snapshot_id, Op.REMOVE, gone)
         yield from _snapshot_batches(state.ref, snap.snapshot_id, Op.ADD, add - have)
+
+
+def _snapshots_in_step(
+    state: ImageState, accounts: frozenset[str]
+) -> Iterator[SnapshotPermissionChange]:
+    """Make every snapshot's createVolumePermission accounts exactly `accounts`."""
+    for snap in sorted(state.snapshots, key=lambda s: s.snapshot_id):
+        have = _accounts(snap)
+        yield from _snapshot_batches(state.ref, snap.snapshot_id, Op.REMOVE, have - accounts)
+        yield from _snapshot_batches(state.ref, snap.snapshot_id, Op.ADD, accounts - have)
 
 
 def _snapshot_batches(
@@ -256,7 +277,7 @@ def _warnings(intent: Intent, state: ImageState, requests: Sequence[Request]) ->
     warnings: list[str] = []
     if _shares_something(requests):
         warnings += _key_warnings(state, requests)
-    if intent.with_snapshots:
+    if intent.with_snapshots or intent.snapshots_follow_image:
         touched = {r.snapshot_id for r in requests if isinstance(r, SnapshotPermissionChange)}
         warnings += [
             f"snapshot {s.snapshot_id}: its createVolumePermission was not read; "
