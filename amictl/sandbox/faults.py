@@ -13,19 +13,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-# Facts §8.1: (bucket max, refill per second) per action, for `Sandbox.set_token_bucket`.
-EC2_BUCKETS: dict[str, tuple[float, float]] = {
-    "ModifyImageAttribute": (100, 5),
-    "ModifySnapshotAttribute": (100, 5),
-    "ResetImageAttribute": (50, 5),
-    "EnableImageBlockPublicAccess": (1, 0.1),
-    "DisableImageBlockPublicAccess": (1, 0.1),
-    "DescribeImages": (100, 20),
-    "DescribeImageAttribute": (100, 20),
-    "DescribeSnapshotAttribute": (100, 20),
-    "GetImageBlockPublicAccessState": (100, 20),
-    "DescribeSnapshots": (50, 10),
-}
+from ..limits import EC2_REQUEST_BUCKETS
+
+# Facts §8.1: (bucket max, refill per second) per action, for `Sandbox.set_token_bucket`;
+# the same table amictl's client-side pacer uses.
+EC2_BUCKETS = EC2_REQUEST_BUCKETS
 
 
 class Fault(str, enum.Enum):
