@@ -690,6 +690,63 @@ def table(results: dict[str, Any]) -> str:
 _SHOWN = ("ModifyImageAttribute", "DescribeImages", "DescribeImageAttribute")
 
 
+README = Path(__file__).resolve().parent.parent / "README.md"
+README_START, README_END = "<!-- bench-figures -->", "<!-- /bench-figures -->"
+
+
+def readme_figures(results: dict[str, Any]) -> str:
+    """The README's figures: a Markdown table of this run, between the two markers."""
+    p, m = results["parameters"], results["machine"]
+    s, one, b = results["startup"], results["single_share"], results["bulk"]
+    r, t = b["rerun"], b["targets"]
+    rows = [
+        "| scenario | amictl | AWS CLI | ratio | target |",
+        "|---|---|---|---|---|",
+        f"| start-up (`--version`) | {s['amictl_s']:.2f} s | {s['aws_s']:.2f} s "
+        f"| {s['ratio']:.2f} | ≤ {STARTUP_TARGET}: {verdict(s['pass']).lower()} |",
+        f"| one share (amictl also reads and verifies) | {one['amictl_s']:.2f} s "
+        f"| {one['aws_s']:.2f} s | {one['ratio']:.2f} | - |",
+        f"| bulk share, {b['images']} images × {b['accounts']} accounts | {b['amictl_s']:.2f} s "
+        f"| {b['aws_loop_s']:.1f} s (a loop) | {b['ratio_vs_aws_loop']:.3f} "
+        f"| ≤ {BULK_VS_CLI_TARGET}: {verdict(t['vs_aws_loop']['pass']).lower()} |",
+        f"| the same bulk share against its floor | {b['amictl_s']:.2f} s | floor "
+        f"{b['floor_s']:.2f} s | {b['amictl_x_floor']:.2f}× "
+        f"| ≤ {BULK_VS_FLOOR_TARGET}×: {verdict(t['vs_floor']['pass']).lower()} |",
+        f"| the same bulk share, sequential boto3 script | {b['amictl_s']:.2f} s "
+        f"| {b['boto3_s']:.2f} s (boto3) | {b['ratio_vs_boto3']:.2f} | - |",
+        f"| re-run of the bulk share | {r['amictl_s']:.2f} s | - "
+        f"| {r['mutating_calls']} mutating calls | 0: {verdict(r['pass']).lower()} |",
+        f"| mutating calls per changed image | {b['mutating_calls_per_changed_image']:g} | - "
+        f"| - | 1: {verdict(t['mutations_per_change']['pass']).lower()} |",
+    ]
+    return "\n".join(
+        [
+            README_START,
+            f"Measured on {m['time'][:10]}: {m['cpus']} CPUs, Python {m['python']}, "
+            f"{m['aws_version'].split(' ')[0]}, {p['latency_s'] * 1000:g} ms injected per "
+            f"EC2 request, EC2's token buckets on, {b['images']} images in the bulk share.",
+            "",
+            *rows,
+            "",
+            f"amictl's bulk share made {b['amictl_calls'].get('ModifyImageAttribute', 0)} "
+            f"`ModifyImageAttribute` calls and got {b['amictl_throttled']} throttled answers. "
+            "Unlike the AWS CLI loop and the boto3 script, it also read every image first "
+            "and read it back after the change. Its floor is set by the "
+            f"{2 * b['images']} `DescribeImageAttribute` calls that reading and verifying "
+            "take: that API has no batch form, and its bucket refills at 20 calls per "
+            "second. The boto3 script reads nothing and verifies nothing.",
+            README_END,
+        ]
+    )
+
+
+def update_readme(results: dict[str, Any], readme: Path = README) -> None:
+    text = readme.read_text()
+    start = text.index(README_START)
+    end = text.index(README_END, start) + len(README_END)
+    readme.write_text(text[:start] + readme_figures(results) + text[end:])
+
+
 def versions(tools: Tools) -> str:
     return tools.run([tools.aws, "--version"]).stdout.strip() or "aws ?"
 
@@ -702,7 +759,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--quick", action="store_true", help="fewer runs and 20 images (a smoke test)"
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
+    parser.add_argument(
+        "--update-readme",
+        action="store_true",
+        help="write this run's figures into README.md's Performance section",
+    )
+    parser.add_argument(
+        "--from-results",
+        type=Path,
+        help="with --update-readme: take the figures from this results file, run nothing",
+    )
     args = parser.parse_args(argv)
+    if args.from_results:
+        update_readme(json.loads(args.from_results.read_text()))
+        return 0
     images = args.images or (20 if args.quick else 100)
     startup_runs, share_runs, bulk_runs = (3, 1, 1) if args.quick else (9, 3, 3)
 
@@ -773,6 +843,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nresults: {args.output}")
+    if args.update_readme:
+        update_readme(results)
+        print(f"figures written to {README}")
     return 0 if all(targets) else 1
 
 
