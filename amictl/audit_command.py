@@ -6,16 +6,15 @@ select every owned image (narrowed by --filter/--tag) → read with snapshot per
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from . import validate
 from .audit import Finding, Severity, audit_all, fail_on_exit
 from .audit_render import audit_renderer_for
-from .commands import DEFAULT_CONCURRENCY, Context, _connect, selection_from
+from .commands import DEFAULT_CONCURRENCY, Context, _connect, progress, selection_from
 from .errors import ExitCode
-from .runner import ProgressListener, Runner, RunOptions, Selection
+from .runner import Runner, RunOptions, Selection
 
 if TYPE_CHECKING:
     from .cli import SelectOptions
@@ -37,7 +36,7 @@ def run_audit(ctx: Context, sel: SelectOptions, fail_on: Severity | None) -> int
         read_snapshot_permissions=True,
         read_block_public_access=False,
     )
-    runner = Runner(gateway, options, _progress(ctx))
+    runner = Runner(gateway, options, progress(ctx))
     read = runner.read(regions, selection)
     findings = audit_all(read.states, ctx.config.trusted_accounts, ctx.config.trusted_organizations)
     renderer = audit_renderer_for(ctx.output, ctx.out, ctx.err)
@@ -55,9 +54,3 @@ def audit_exit_code(
     if unread:
         return ExitCode.PROBLEMS
     return ExitCode.OK
-
-
-def _progress(ctx: Context) -> ProgressListener | None:
-    from .progress import progress_for
-
-    return progress_for(ctx.err, enabled=not ctx.g.quiet and sys.stderr.isatty())

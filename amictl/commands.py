@@ -92,8 +92,11 @@ def selection_from(ids: Sequence[str], sel: SelectOptions) -> Selection:
     return selection
 
 
-def _connect(ctx: Context, concurrency: int = 16) -> tuple[Boto3Gateway, list[str]]:
-    """Build the boto3 gateway (the first boto3 import) and resolve the regions."""
+def _connect(
+    ctx: Context, concurrency: int = 16, need_regions: bool = True
+) -> tuple[Boto3Gateway, list[str]]:
+    """Build the boto3 gateway (the first boto3 import) and resolve the regions. With
+    `need_regions=False` (every policy entry names its regions) no region found is `[]`."""
     regions = validate.regions(ctx.g.regions)
     if ctx.g.endpoint_url:
         validate.endpoint_url(ctx.g.endpoint_url)
@@ -117,6 +120,8 @@ def _connect(ctx: Context, concurrency: int = 16) -> tuple[Boto3Gateway, list[st
             regions = list(ctx.config.regions)
         elif gateway.default_region:
             regions = [gateway.default_region]
+        elif not need_regions:
+            return gateway, []
         else:
             raise UsageError(
                 "no region given", "pass --region, set AWS_REGION, or add region to the config"
@@ -134,7 +139,7 @@ def run_show(ctx: Context, sel: SelectOptions, ids: Sequence[str], snapshots: bo
     if selection.is_empty:
         raise UsageError("no images given", "give AMI IDs, or select with --filter/--tag/--all")
     gateway, regions = _connect(ctx)
-    runner = Runner(gateway, RunOptions(read_snapshot_permissions=snapshots), _progress(ctx))
+    runner = Runner(gateway, RunOptions(read_snapshot_permissions=snapshots), progress(ctx))
     read = runner.read(regions, selection)
     ctx.renderer.show(read.states, read.errors, read.block_public_access)
     return int(ExitCode.PROBLEMS if read.errors else ExitCode.OK)
@@ -153,13 +158,7 @@ def run_change(
 ) -> int:
     g = ctx.g
     selection = selection_from(ids, sel)
-    # Flags win over the config file, which wins over the built-in defaults.
-    verify_timeout = validate.verify_timeout(
-        _first(chg.verify_timeout, ctx.config.verify_timeout, DEFAULT_VERIFY_TIMEOUT)
-    )
-    concurrency = validate.concurrency(
-        _first(chg.concurrency, ctx.config.concurrency, DEFAULT_CONCURRENCY)
-    )
+    verify_timeout, concurrency = change_settings(ctx, chg)
     if selection.is_empty:
         if intent.command is Command.ENFORCE_IMDSV2 and g.dry_run:
             selection = Selection(all_owned=True)  # `amictl imdsv2 --dry-run` lists the fleet
@@ -179,33 +178,59 @@ def run_change(
         read_snapshot_permissions=intent.with_snapshots,
         read_block_public_access=intent.add.public,
     )
-    runner = Runner(gateway, options, _progress(ctx))
+    runner = Runner(gateway, options, progress(ctx))
     read = runner.read(regions, selection)
     plans = plan_all(intent, read.states, read.block_public_access)
     failed_reads = failed_reads_as_results(read.errors)
+    return confirm_and_run(ctx, intent.command, runner, plans, failed_reads, selection.is_selector)
 
+
+def change_settings(ctx: Context, chg: ChangeOptions) -> tuple[float, int]:
+    """(verify timeout, concurrency): flags win over the config file, which wins over the
+    built-in defaults."""
+    verify_timeout = validate.verify_timeout(
+        _first(chg.verify_timeout, ctx.config.verify_timeout, DEFAULT_VERIFY_TIMEOUT)
+    )
+    concurrency = validate.concurrency(
+        _first(chg.concurrency, ctx.config.concurrency, DEFAULT_CONCURRENCY)
+    )
+    return verify_timeout, concurrency
+
+
+def confirm_and_run(
+    ctx: Context,
+    command: Command,
+    runner: Runner,
+    plans: Sequence[Plan],
+    failed_reads: Sequence[Result],
+    from_selector: bool,
+) -> int:
+    """The end of every mutating flow: confirm (unless a dry run), send and verify through
+    `runner`, render, and return the exit code. `plans` may come from several intents (a
+    policy file); `command` is what the prompt and the JSON name."""
+    g = ctx.g
     if not g.dry_run:
         try:
-            confirm_plans(ctx, intent, plans, selection.is_selector)
+            confirm_plans(ctx, command, plans, from_selector)
         except ConfirmationNeeded as exc:
             results = [
                 Result(p.ref, Status.SKIPPED, p.before, None, ErrorInfo(exc.code, exc.message))
                 for p in plans
-            ] + failed_reads
-            ctx.renderer.results(intent.command, g.dry_run, results, expected=_expected(plans))
+            ] + list(failed_reads)
+            ctx.renderer.results(command, g.dry_run, results, expected=expected_states(plans))
             error(ctx.err, exc.message)
             return int(ExitCode.NOT_CONFIRMED)
 
     outcome = runner.execute(plans)
-    results = outcome.results + failed_reads
-    ctx.renderer.results(intent.command, g.dry_run, results, expected=_expected(plans))
+    results = outcome.results + list(failed_reads)
+    ctx.renderer.results(command, g.dry_run, results, expected=expected_states(plans))
     if outcome.interrupted:
         error(ctx.err, "interrupted: images not yet started were skipped")
         return int(ExitCode.INTERRUPTED)
     return int(exit_code_for(results))
 
 
-def _expected(plans: Sequence[Plan]) -> dict[ImageRef, ImageState]:
+def expected_states(plans: Sequence[Plan]) -> dict[ImageRef, ImageState]:
     return {p.ref: p.expected for p in plans if p.has_changes}
 
 
@@ -215,7 +240,7 @@ def exit_code_for(results: Sequence[Result]) -> ExitCode:
     return ExitCode.OK
 
 
-def _progress(ctx: Context) -> ProgressListener | None:
+def progress(ctx: Context) -> ProgressListener | None:
     from .progress import progress_for
 
     return progress_for(ctx.err, enabled=not ctx.g.quiet and sys.stderr.isatty())

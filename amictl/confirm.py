@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .model import Command, Intent, Plan
+from .model import Command, Plan
 from .plan import describe_change
 
 if TYPE_CHECKING:
@@ -37,15 +37,18 @@ class ConfirmationNeeded(Exception):
         self.message = message
 
 
-def needs_confirmation(intent: Intent, plans: Sequence[Plan], from_selector: bool) -> bool:
+def needs_confirmation(command: Command, plans: Sequence[Plan], from_selector: bool) -> bool:
     if not any(p.has_changes for p in plans):
         return False
-    return intent.command in RISKY_COMMANDS or from_selector or any(p.irreversible for p in plans)
+    return command in RISKY_COMMANDS or from_selector or any(p.irreversible for p in plans)
 
 
-def confirm_plans(ctx: Context, intent: Intent, plans: Sequence[Plan], from_selector: bool) -> None:
-    """Return if the changes may go ahead; raise ConfirmationNeeded otherwise."""
-    if not needs_confirmation(intent, plans, from_selector) or ctx.g.yes:
+def confirm_plans(
+    ctx: Context, command: Command, plans: Sequence[Plan], from_selector: bool
+) -> None:
+    """Return if the changes may go ahead; raise ConfirmationNeeded otherwise. `plans` may
+    come from several intents (a policy file's entries)."""
+    if not needs_confirmation(command, plans, from_selector) or ctx.g.yes:
         return
     if not sys.stdin.isatty():
         raise ConfirmationNeeded(
@@ -55,7 +58,7 @@ def confirm_plans(ctx: Context, intent: Intent, plans: Sequence[Plan], from_sele
         )
     changing = [p for p in plans if p.has_changes]
     typed = any(p.irreversible for p in changing)
-    lines = [f"{intent.command.value} will change {len(changing)} image(s):"]
+    lines = [f"{command.value} will change {len(changing)} image(s):"]
     for plan in changing:
         name = f" {plan.before.name}" if plan.before.name else ""
         lines.append(f"  {plan.ref.image_id} ({plan.ref.region}){name}")
