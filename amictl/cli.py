@@ -518,6 +518,50 @@ def enforce_imdsv2(
     _run(g, lambda ctx: run_change(ctx, sel, chg, ami_ids or [], intent))
 
 
+_POLICY_FILE = Annotated[
+    Path,
+    typer.Argument(
+        help="Policy file (TOML): [accounts] aliases and [[image]] entries.",
+        metavar="FILE",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        show_default=False,
+    ),
+]
+
+
+@_command("plan", select=False, change=False)
+def plan(file: _POLICY_FILE, *, g: GlobalOptions) -> None:
+    """Show what `apply FILE` would change, image by image; changes nothing.
+
+    Exit 0: nothing to do; 4: changes to make; 1: an image is refused or cannot be read;
+    2: the file is invalid. With --dry-run, also ask EC2 whether each change is permitted."""
+    from .policy_command import run_plan
+
+    _run(g, lambda ctx: run_plan(ctx, file))
+
+
+@_command("apply", select=False)
+def apply(file: _POLICY_FILE, *, g: GlobalOptions, chg: ChangeOptions) -> None:
+    """Make the images match the policy file: shows the plan, asks (a typed 'yes' when an
+    image would get IMDSv2, which is irreversible), applies, and verifies.
+
+    An attribute an entry lists is authoritative (an exact set); one it omits is left alone."""
+    from .policy_command import run_apply
+
+    _run(g, lambda ctx: run_apply(ctx, chg, file))
+
+
+@_command("export", change=False)
+def export(ami_ids: _IDS = None, *, g: GlobalOptions, sel: SelectOptions) -> None:
+    """Write the images' current state as a policy file (TOML) on stdout: every attribute,
+    so `amictl export --all > p.toml && amictl plan p.toml` finds nothing to change."""
+    from .policy_command import run_export
+
+    _run(g, lambda ctx: run_export(ctx, sel, ami_ids or []))
+
+
 @app.command("sandbox")
 def sandbox(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,

@@ -3,9 +3,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
+import boto3
+import pexpect
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -37,6 +43,7 @@ from amictl.policy import (
     snapshots_in_step,
     toml_string,
 )
+from amictl.sandbox import Sandbox
 
 REGION = "us-east-1"
 OTHER_REGION = "eu-west-1"
@@ -741,3 +748,554 @@ def test_applying_an_export_to_another_state_converges_to_the_exported_one(
     else:
         assert after.snapshots == current.snapshots
     assert plan_image(intent, after).requests == ()
+
+
+# ---------------------------------------------------------------- against the emulator
+
+
+def write_policy(tmp_path: Path, text: str, name: str = "policy.toml") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def launch_of(ec2: Any, image_id: str) -> list[dict[str, str]]:
+    answer = ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")
+    return sorted(answer["LaunchPermissions"], key=lambda p: sorted(p.items()))
+
+
+def described(ec2: Any, image_id: str) -> dict[str, Any]:
+    (found,) = ec2.describe_images(ImageIds=[image_id])["Images"]
+    return dict(found)
+
+
+def snapshot_accounts(ec2: Any, image_id: str) -> list[str]:
+    snapshot_id = described(ec2, image_id)["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
+    answer = ec2.describe_snapshot_attribute(
+        SnapshotId=snapshot_id, Attribute="createVolumePermission"
+    )
+    return sorted(p["UserId"] for p in answer["CreateVolumePermissions"] if "UserId" in p)
+
+
+def statuses(doc: dict[str, Any]) -> dict[str, str]:
+    return {r["image_id"]: r["status"] for r in doc["results"]}
+
+
+@pytest.fixture
+def fleet(sandbox: Sandbox) -> dict[str, str]:
+    """Images of every kind a policy can describe, in two regions."""
+    return {
+        "plain": sandbox.create_image(REGION, "plain", description="Plain"),
+        "shared": sandbox.create_image(
+            REGION,
+            "shared",
+            accounts=[ACCOUNT, ACCOUNT_2],
+            organizations=[ORG],
+            organizational_units=[OU],
+            snapshot_accounts=[ACCOUNT],
+        ),
+        "in-step": sandbox.create_image(
+            REGION, "in-step", accounts=[ACCOUNT], snapshot_accounts=[ACCOUNT]
+        ),
+        "public": sandbox.create_image(REGION, "public", public=True, description="Public"),
+        "marketplace": sandbox.create_image(
+            REGION, "marketplace", product_code="abc123", accounts=[ACCOUNT_3]
+        ),
+        "encrypted": sandbox.create_image(
+            REGION, "encrypted", encrypted="aws-managed", description="AWS key"
+        ),
+        "imdsv2": sandbox.create_image(REGION, "imdsv2", imds_v2=True, tags={"Team": "base"}),
+        "odd": sandbox.create_image(REGION, "odd", description='quote " and \\ and ✓'),
+        "eu": sandbox.create_image(OTHER_REGION, "eu", accounts=[ACCOUNT_2]),
+    }
+
+
+BOTH_REGIONS = ["--region", REGION, "--region", OTHER_REGION]
+
+
+def test_export_all_then_plan_finds_nothing_to_change(
+    sandbox: Sandbox, amictl: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    exported = amictl(["export", "--all", *BOTH_REGIONS])
+    assert exported.exit_code == 0, exported
+    assert "exported 9 images" in exported.stderr
+    policy = parse_policy(exported.stdout, POLICY)
+    assert sorted(e.image_id or "" for e in policy.entries) == sorted(fleet.values())
+    entries = {e.image_id: e for e in policy.entries}
+    assert entries[fleet["shared"]].accounts == {ACCOUNT, ACCOUNT_2}
+    assert entries[fleet["shared"]].organizations == {ORG}
+    assert entries[fleet["shared"]].organizational_units == {OU}
+    assert entries[fleet["shared"]].snapshots is False  # ACCOUNT_2 cannot copy it
+    assert entries[fleet["in-step"]].snapshots is True
+    assert entries[fleet["public"]].public is True
+    assert entries[fleet["imdsv2"]].enforce_imdsv2 is True
+    assert entries[fleet["odd"]].description == 'quote " and \\ and ✓'
+    assert entries[fleet["eu"]].regions == (OTHER_REGION,)
+
+    path = write_policy(tmp_path, exported.stdout)
+    planned = amictl(["plan", path, "-o", "json"])  # the entries name their regions
+    assert planned.exit_code == 0, planned
+    assert statuses(planned.json) == dict.fromkeys(fleet.values(), "unchanged")
+    assert sandbox.mutating_requests() == []
+
+
+def test_export_by_id_and_by_tag(sandbox: Sandbox, amictl: Any, fleet: dict[str, str]) -> None:
+    by_id = amictl(["export", fleet["plain"], fleet["shared"]])
+    assert by_id.exit_code == 0, by_id
+    assert sorted(e.image_id or "" for e in parse_policy(by_id.stdout, POLICY).entries) == sorted(
+        [fleet["plain"], fleet["shared"]]
+    )
+    by_tag = amictl(["export", "--tag", "Team=base"])
+    assert by_tag.exit_code == 0, by_tag
+    assert [e.image_id for e in parse_policy(by_tag.stdout, POLICY).entries] == [fleet["imdsv2"]]
+
+
+def test_export_of_a_missing_image_is_an_error_and_it_is_left_out(
+    sandbox: Sandbox, amictl: Any, fleet: dict[str, str]
+) -> None:
+    r = amictl(["export", fleet["plain"], AMI])
+    assert r.exit_code == 1, r
+    assert f"{AMI} ({REGION}): InvalidAMIID.NotFound" in r.stderr
+    assert [e.image_id for e in parse_policy(r.stdout, POLICY).entries] == [fleet["plain"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export"], "no images given"),
+        (["export", "--all", "-o", "json"], "-o json does not apply"),
+        (["export", "ami-nothex"], "invalid AMI ID 'ami-nothex'"),
+    ],
+)
+def test_export_usage_errors(sandbox: Sandbox, amictl: Any, args: list[str], message: str) -> None:
+    r = amictl(args)
+    assert r.exit_code == 2, r
+    assert message in r.stderr
+    assert sandbox.requests == []
+
+
+def test_plan_exit_4_lists_the_changes_and_sends_nothing(
+    sandbox: Sandbox, amictl: Any, ec2: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    path = write_policy(
+        tmp_path,
+        f'[[image]]\nid = "{fleet["plain"]}"\naccounts = ["{ACCOUNT}"]\n\n'
+        f'[[image]]\nid = "{fleet["public"]}"\ndescription = "Public"\n',
+    )
+    r = amictl(["plan", path])
+    assert r.exit_code == 4, r
+    assert f"{fleet['plain']} ({REGION}): would-change" in r.stdout
+    assert f"+ {ACCOUNT}" in r.stdout
+    assert f"{fleet['public']} ({REGION}): unchanged" in r.stdout
+    assert "1 unchanged, 1 would change" in r.stderr
+    assert sandbox.mutating_requests() == []  # not even a DryRun probe
+    assert launch_of(ec2, fleet["plain"]) == []
+
+
+def test_plan_json_is_the_results_document(
+    sandbox: Sandbox, amictl: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    path = write_policy(
+        tmp_path,
+        f'[[image]]\nid = "{fleet["plain"]}"\ndescription = "New"\n\n'
+        f'[[image]]\nid = "{fleet["imdsv2"]}"\nimds_support = "v2.0"\n',
+    )
+    r = amictl(["plan", path, "-o", "json"])
+    assert r.exit_code == 4, r
+    doc = r.json
+    assert list(doc) == ["command", "dry_run", "results"]
+    assert (doc["command"], doc["dry_run"]) == ("plan", False)
+    plain, imdsv2 = sorted(doc["results"], key=lambda x: x["image_id"] != fleet["plain"])
+    assert list(plain) == ["image_id", "region", "status", "before", "after", "error"]
+    assert (plain["image_id"], plain["region"], plain["status"]) == (
+        fleet["plain"],
+        REGION,
+        "would-change",
+    )
+    assert plain["before"]["description"] == "Plain"
+    assert plain["before"]["name"] == "plain"
+    assert plain["after"] is None and plain["error"] is None
+    assert (imdsv2["status"], imdsv2["after"], imdsv2["error"]) == ("unchanged", None, None)
+    assert imdsv2["before"]["imds_support"] == "v2.0"
+    assert [x["image_id"] for x in doc["results"]] == sorted(x["image_id"] for x in doc["results"])
+
+
+def test_plan_exit_1_for_a_refused_or_missing_image(
+    sandbox: Sandbox, amictl: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    path = write_policy(
+        tmp_path,
+        f'[[image]]\nid = "{fleet["marketplace"]}"\npublic = true\n\n'
+        f'[[image]]\nid = "{AMI}"\naccounts = []\n\n'
+        f'[[image]]\nid = "{fleet["plain"]}"\naccounts = ["{ACCOUNT}"]\n',
+    )
+    r = amictl(["plan", path, "-o", "json"])
+    assert r.exit_code == 1, r
+    assert statuses(r.json) == {
+        fleet["marketplace"]: "refused",
+        AMI: "failed",
+        fleet["plain"]: "would-change",
+    }
+    errors = {x["image_id"]: x["error"]["code"] for x in r.json["results"] if x["error"]}
+    assert errors == {
+        fleet["marketplace"]: "ProductCodesForbidPublic",
+        AMI: "InvalidAMIID.NotFound",
+    }
+    assert sandbox.mutating_requests() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            f'[[image]]\nid = "{AMI}"\npublik = true\n',
+            "policy.toml:3: image[0].publik: unknown key",
+        ),
+        ("[[image]\n", "policy.toml:1:8: invalid TOML"),
+        (f'[[image]]\nid = "{AMI}"\naccounts = ["prod"]\n', "unknown account alias 'prod'"),
+        (
+            f'[[image]]\nid = "{AMI}"\n\n[[image]]\nid = "{AMI}"\ndescription = "x"\n',
+            f"policy.toml:4: image[1]: image[1] ({AMI}) and image[0] ({AMI}) (line 1) both select",
+        ),
+    ],
+    ids=["unknown-key", "syntax", "alias", "same-id-twice"],
+)
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_a_bad_policy_is_a_usage_error_before_any_call(
+    sandbox: Sandbox, amictl: Any, tmp_path: Path, command: str, text: str, message: str
+) -> None:
+    path = write_policy(tmp_path, text)
+    r = amictl([command, path, "--yes"])
+    assert r.exit_code == 2, r
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_a_missing_policy_file_is_a_usage_error(
+    sandbox: Sandbox, amictl: Any, tmp_path: Path, command: str
+) -> None:
+    r = amictl([command, str(tmp_path / "nope.toml")])
+    assert r.exit_code == 2, r
+    assert "nope.toml" in r.stderr and "does not exist" in r.stderr
+    assert sandbox.requests == []
+
+
+def test_aliases_come_from_the_config_file(
+    sandbox: Sandbox, amictl: Any, ec2: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    config = write_policy(tmp_path, f'[accounts]\nprod = "{ACCOUNT}"\n', "amictl.toml")
+    path = write_policy(tmp_path, f'[[image]]\nid = "{fleet["plain"]}"\naccounts = ["prod"]\n')
+    r = amictl(["apply", path, "--yes", "--config", config])
+    assert r.exit_code == 0, r
+    assert launch_of(ec2, fleet["plain"]) == [{"UserId": ACCOUNT}]
+
+
+def test_two_entries_selecting_one_image_is_a_usage_error_naming_both(
+    sandbox: Sandbox, amictl: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    path = write_policy(
+        tmp_path,
+        '[[image]]\nselect = { tags = { Team = "base" } }\ndescription = "a"\n\n'
+        f'[[image]]\nid = "{fleet["imdsv2"]}"\ndescription = "b"\n',
+    )
+    r = amictl(["apply", path, "--yes"])
+    assert r.exit_code == 2, r
+    assert (
+        f"policy.toml:5: image[1]: image[1] ({fleet['imdsv2']}) and image[0] "
+        f"(select tag:Team=base) (line 1) both select {fleet['imdsv2']} ({REGION})"
+    ) in r.stderr
+    assert sandbox.mutating_requests() == []
+
+
+def test_apply_with_yes_makes_the_images_what_the_file_says(
+    sandbox: Sandbox, amictl: Any, ec2: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    eu = client(sandbox, OTHER_REGION)
+    path = write_policy(
+        tmp_path,
+        f'[accounts]\nprod = "{ACCOUNT}"\n\n'
+        # exact sets: ACCOUNT_2 and the OU go; the organization is not listed, so it stays
+        f'[[image]]\nid = "{fleet["shared"]}"\naccounts = ["prod", "{ACCOUNT_3}"]\n'
+        "organizational_units = []\n\n"
+        f'[[image]]\nid = "{fleet["public"]}"\npublic = false\ndescription = "Now private"\n\n'
+        f'[[image]]\nid = "{fleet["plain"]}"\norganizations = ["{ORG}"]\n\n'
+        f'[[image]]\nid = "{fleet["eu"]}"\nregion = "{OTHER_REGION}"\naccounts = []\n',
+    )
+    r = amictl(["apply", path, "--yes", "-o", "json"])
+    assert r.exit_code == 0, r
+    assert (r.json["command"], r.json["dry_run"]) == ("apply", False)
+    assert statuses(r.json) == dict.fromkeys(
+        [fleet["shared"], fleet["public"], fleet["plain"], fleet["eu"]], "changed"
+    )
+    shared = next(x for x in r.json["results"] if x["image_id"] == fleet["shared"])
+    assert shared["after"]["accounts"] == sorted([ACCOUNT, ACCOUNT_3])
+
+    assert launch_of(ec2, fleet["shared"]) == [
+        {"OrganizationArn": ORG},
+        {"UserId": ACCOUNT},
+        {"UserId": ACCOUNT_3},
+    ]
+    assert snapshot_accounts(ec2, fleet["shared"]) == [ACCOUNT]  # snapshots omitted: untouched
+    assert launch_of(ec2, fleet["public"]) == []
+    assert described(ec2, fleet["public"])["Description"] == "Now private"
+    assert launch_of(ec2, fleet["plain"]) == [{"OrganizationArn": ORG}]
+    assert described(ec2, fleet["plain"])["Description"] == "Plain"  # omitted: left alone
+    assert launch_of(eu, fleet["eu"]) == []
+    # Images the file does not name are not touched.
+    touched = {r.params["ImageId"] for r in sandbox.mutating_requests()}
+    assert touched == {fleet["shared"], fleet["public"], fleet["plain"], fleet["eu"]}
+
+    sandbox.clear_requests()
+    again = amictl(["apply", path, "-o", "json"])  # no --yes, no terminal: nothing to ask
+    assert again.exit_code == 0, again
+    assert set(statuses(again.json).values()) == {"unchanged"}
+    assert sandbox.mutating_requests() == []
+    replan = amictl(["plan", path])
+    assert replan.exit_code == 0, replan
+
+
+def client(sandbox: Sandbox, region: str) -> Any:
+    return boto3.client("ec2", region_name=region, endpoint_url=sandbox.endpoint_url)
+
+
+def test_apply_sends_one_remove_then_one_add_per_image(
+    sandbox: Sandbox, amictl: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    path = write_policy(
+        tmp_path, f'[[image]]\nid = "{fleet["shared"]}"\naccounts = ["{ACCOUNT}", "{ACCOUNT_3}"]\n'
+    )
+    r = amictl(["apply", path, "--yes"])
+    assert r.exit_code == 0, r
+    sent = [
+        dict(x.params)
+        for x in sandbox.mutating_requests("ModifyImageAttribute", include_dry_run=False)
+    ]
+    assert sent == [
+        {"ImageId": fleet["shared"], "LaunchPermission.Remove.1.UserId": ACCOUNT_2},
+        {"ImageId": fleet["shared"], "LaunchPermission.Add.1.UserId": ACCOUNT_3},
+    ]
+
+
+def test_snapshots_true_keeps_create_volume_permission_equal_to_the_accounts(
+    sandbox: Sandbox, amictl: Any, ec2: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    path = write_policy(
+        tmp_path,
+        f'[[image]]\nid = "{fleet["shared"]}"\naccounts = ["{ACCOUNT_2}", "{ACCOUNT_3}"]\n'
+        "snapshots = true\n\n"
+        f'[[image]]\nid = "{fleet["in-step"]}"\nsnapshots = true\n',
+    )
+    r = amictl(["apply", path, "--yes", "-o", "json"])
+    assert r.exit_code == 0, r
+    assert statuses(r.json) == {fleet["shared"]: "changed", fleet["in-step"]: "unchanged"}
+    assert [p.get("UserId") for p in launch_of(ec2, fleet["shared"]) if "UserId" in p] == [
+        ACCOUNT_2,
+        ACCOUNT_3,
+    ]
+    assert snapshot_accounts(ec2, fleet["shared"]) == [ACCOUNT_2, ACCOUNT_3]
+    assert snapshot_accounts(ec2, fleet["in-step"]) == [ACCOUNT]
+
+
+def test_snapshot_sharing_on_the_aws_managed_key_is_refused(
+    sandbox: Sandbox, amictl: Any, ec2: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    path = write_policy(
+        tmp_path,
+        f'[[image]]\nid = "{fleet["encrypted"]}"\naccounts = ["{ACCOUNT}"]\nsnapshots = true\n',
+    )
+    r = amictl(["apply", path, "--yes", "-o", "json"])
+    assert r.exit_code == 1, r
+    (result,) = r.json["results"]
+    assert (result["status"], result["error"]["code"]) == ("refused", "DefaultKeyForbidsSharing")
+    assert sandbox.mutating_requests() == []
+    assert launch_of(ec2, fleet["encrypted"]) == []
+
+
+def test_a_selector_entry_applies_to_every_owned_image_it_matches(
+    sandbox: Sandbox, amictl: Any, ec2: Any, tmp_path: Path
+) -> None:
+    tagged = sorted(
+        sandbox.create_image(REGION, f"web-{n}", tags={"Team": "web"}, accounts=[ACCOUNT_2])
+        for n in range(2)
+    )
+    other = sandbox.create_image(REGION, "data", tags={"Team": "data"}, accounts=[ACCOUNT_2])
+    foreign = sandbox.create_image(
+        REGION, "foreign", tags={"Team": "web"}, owner_id="999988887777", public=True
+    )
+    path = write_policy(
+        tmp_path,
+        f'[[image]]\nselect = {{ tags = {{ Team = "web" }} }}\naccounts = ["{ACCOUNT}"]\n\n'
+        '[[image]]\nselect = { tags = { Team = "nobody" } }\ndescription = "x"\n',
+    )
+    r = amictl(["apply", path, "--yes", "-o", "json"])
+    assert r.exit_code == 0, r
+    assert statuses(r.json) == dict.fromkeys(tagged, "changed")
+    assert "image[1] (select tag:Team=nobody) matched no image you own in us-east-1" in r.stderr
+    assert all(launch_of(ec2, i) == [{"UserId": ACCOUNT}] for i in tagged)
+    assert launch_of(ec2, other) == [{"UserId": ACCOUNT_2}]
+    assert foreign not in r.stdout
+
+
+def test_apply_without_a_terminal_and_without_yes_changes_nothing(
+    sandbox: Sandbox, amictl: Any, ec2: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    path = write_policy(
+        tmp_path,
+        f'[[image]]\nid = "{fleet["plain"]}"\naccounts = ["{ACCOUNT}"]\n\n'
+        f'[[image]]\nid = "{fleet["imdsv2"]}"\ndescription = ""\n\n'
+        f'[[image]]\nid = "{AMI}"\naccounts = []\n',
+    )
+    r = amictl(["apply", path, "-o", "json"])
+    assert r.exit_code == 3, r
+    assert "--yes" in r.stderr
+    assert sandbox.mutating_requests() == []
+    assert r.json["command"] == "apply"
+    skipped = sorted([fleet["plain"], fleet["imdsv2"]])
+    assert [
+        (x["image_id"], x["status"], x["error"]["code"], x["after"]) for x in r.json["results"]
+    ] == [
+        *((i, "skipped", "ConfirmationRequired", None) for i in skipped),
+        (AMI, "failed", "InvalidAMIID.NotFound", None),
+    ]
+    assert launch_of(ec2, fleet["plain"]) == []
+
+
+def test_apply_dry_run_asks_ec2_and_changes_nothing(
+    sandbox: Sandbox, amictl: Any, ec2: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    path = write_policy(tmp_path, f'[[image]]\nid = "{fleet["plain"]}"\naccounts = ["{ACCOUNT}"]\n')
+    r = amictl(["apply", path, "--dry-run", "-o", "json"])
+    assert r.exit_code == 0, r
+    assert (r.json["command"], r.json["dry_run"]) == ("apply", True)
+    assert statuses(r.json) == {fleet["plain"]: "would-change"}
+    probes = sandbox.mutating_requests()
+    assert [(p.dry_run, dict(p.params)) for p in probes] == [
+        (
+            True,
+            {
+                "ImageId": fleet["plain"],
+                "LaunchPermission.Add.1.UserId": ACCOUNT,
+                "DryRun": "true",
+            },
+        )
+    ]
+    assert launch_of(ec2, fleet["plain"]) == []
+
+
+def test_plan_dry_run_also_asks_ec2_and_reports_a_denied_change(
+    sandbox: Sandbox, amictl: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    path = write_policy(tmp_path, f'[[image]]\nid = "{fleet["plain"]}"\naccounts = ["{ACCOUNT}"]\n')
+    allowed = amictl(["plan", path, "--dry-run", "-o", "json"])
+    assert allowed.exit_code == 4, allowed
+    assert (allowed.json["command"], allowed.json["dry_run"]) == ("plan", True)
+    assert statuses(allowed.json) == {fleet["plain"]: "would-change"}
+    assert all(p.dry_run for p in sandbox.mutating_requests())
+    sandbox.deny(["ModifyImageAttribute"])
+    denied = amictl(["plan", path, "--dry-run", "-o", "json"])
+    assert denied.exit_code == 1, denied
+    (result,) = denied.json["results"]
+    assert (result["status"], result["error"]["code"]) == ("failed", "UnauthorizedOperation")
+    assert sandbox.mutating_requests(include_dry_run=False) == []
+
+
+def test_entries_without_a_region_use_the_command_s_regions(
+    sandbox: Sandbox, amictl: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    path = write_policy(tmp_path, f'[[image]]\nid = "{fleet["eu"]}"\naccounts = []\n')
+    here = amictl(["plan", path, "-o", "json"])  # AWS_REGION=us-east-1: not found there
+    assert here.exit_code == 1, here
+    assert statuses(here.json) == {fleet["eu"]: "failed"}
+    there = amictl(["plan", path, "-o", "json", *BOTH_REGIONS])
+    assert there.exit_code == 4, there
+    assert [(x["image_id"], x["region"]) for x in there.json["results"]] == [
+        (fleet["eu"], OTHER_REGION)
+    ]
+
+
+def test_entries_that_name_their_regions_need_no_default_region(
+    sandbox: Sandbox,
+    amictl: Any,
+    tmp_path: Path,
+    fleet: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    path = write_policy(tmp_path, f'[[image]]\nid = "{fleet["eu"]}"\nregion = "{OTHER_REGION}"\n')
+    assert amictl(["plan", path]).exit_code == 0
+    other = write_policy(tmp_path, f'[[image]]\nid = "{fleet["eu"]}"\n', "other.toml")
+    r = amictl(["plan", other])
+    assert r.exit_code == 2, r
+    assert "no region given" in r.stderr
+
+
+# ---------------------------------------------------------------- the typed `yes` (pty)
+
+
+def spawn_amictl(args: list[str]) -> pexpect.spawn:
+    """amictl on a pseudo-terminal; the environment comes from the fixtures."""
+    beside = Path(sys.executable).with_name("amictl")
+    executable = str(beside) if beside.exists() else shutil.which("amictl")
+    assert executable, "the amictl console script is not installed"
+    env = {**os.environ, "TERM": "dumb", "COLUMNS": "200"}
+    return pexpect.spawn(
+        executable, args, env=env, encoding="utf-8", timeout=30, dimensions=(50, 200)
+    )
+
+
+def finish(child: pexpect.spawn) -> int:
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus is not None, child.signalstatus
+    return int(child.exitstatus)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [("y", 3), ("", 3), (" yes ", 0)],
+    ids=["y-is-not-enough", "enter-is-no", "yes"],
+)
+def test_apply_with_imds_support_needs_the_typed_word_yes(
+    sandbox: Sandbox, ec2: Any, tmp_path: Path, answer: str, code: int
+) -> None:
+    target = sandbox.create_image(REGION, "to-enforce")
+    shared = sandbox.create_image(REGION, "to-share")
+    path = write_policy(
+        tmp_path,
+        f'[[image]]\nid = "{target}"\nimds_support = "v2.0"\n\n'
+        f'[[image]]\nid = "{shared}"\naccounts = ["{ACCOUNT}"]\n',
+    )
+    child = spawn_amictl(["apply", path])
+    child.expect("Type 'yes'")
+    shown = str(child.before)
+    assert "apply will change 2 image(s)" in shown
+    assert "cannot be undone" in shown
+    assert target in shown and shared in shown
+    assert sandbox.mutating_requests() == []
+    child.sendline(answer)
+    assert finish(child) == code
+    if code == 0:
+        assert described(ec2, target)["ImdsSupport"] == "v2.0"
+        assert launch_of(ec2, shared) == [{"UserId": ACCOUNT}]
+    else:
+        assert sandbox.mutating_requests() == []
+        assert "ImdsSupport" not in described(ec2, target)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("answer", "code"), [("n", 3), ("y", 0)])
+def test_apply_asks_y_n_without_irreversible_items(
+    sandbox: Sandbox, ec2: Any, tmp_path: Path, answer: str, code: int
+) -> None:
+    image_id = sandbox.create_image(REGION, "to-share")
+    path = write_policy(tmp_path, f'[[image]]\nid = "{image_id}"\naccounts = ["{ACCOUNT}"]\n')
+    child = spawn_amictl(["apply", path])
+    child.expect(r"Proceed\? \[y/N\]")
+    assert f"add launch permission: account {ACCOUNT}" in str(child.before)
+    child.sendline(answer)
+    assert finish(child) == code
+    assert launch_of(ec2, image_id) == ([{"UserId": ACCOUNT}] if code == 0 else [])

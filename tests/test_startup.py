@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +42,11 @@ def run_probe(*args: str) -> subprocess.CompletedProcess[str]:
         (["share", "--help"], 0),
         (["enforce-imdsv2", "--help"], 0),
         (["audit", "--help"], 0),
+        (["plan", "--help"], 0),
+        (["apply", "--help"], 0),
+        (["export", "--help"], 0),
+        (["plan", "/no/such/policy.toml"], 2),
+        (["export"], 2),
         (["audit", "--fail-on", "critical"], 2),
         (["share", "ami-nothex", "--account", "111122223333"], 2),
         (["share", "ami-0123456789abcdef0", "--account", "12345"], 2),
@@ -56,6 +62,16 @@ def test_no_boto3_import(args: list[str], code: int) -> None:
     assert result.returncode == code, result.stderr
     assert "BOTO3_IMPORTED=False" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_an_invalid_policy_file_does_not_import_boto3(tmp_path: Path, command: str) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[image]]\nid = "ami-nothex"\n', encoding="utf-8")
+    result = run_probe(command, str(policy), "--yes")
+    assert result.returncode == 2, result.stderr
+    assert f"{policy}:2: image[0].id: invalid AMI ID 'ami-nothex'" in result.stderr
+    assert "BOTO3_IMPORTED=False" in result.stderr, result.stderr
 
 
 def test_python_dash_m_and_version() -> None:
@@ -85,6 +101,9 @@ def test_every_command_has_help() -> None:
         "enforce-imdsv2",
         "imdsv2",
         "audit",
+        "plan",
+        "apply",
+        "export",
         "sandbox",
     ]
     for command in commands:
