@@ -5,9 +5,10 @@ set -uo pipefail
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 LOG=$(mktemp)
+POLICY=$(mktemp)
 amictl sandbox --port "$PORT" >"$LOG" 2>&1 &
 SANDBOX=$!
-trap 'kill -INT $SANDBOX 2>/dev/null; wait $SANDBOX 2>/dev/null; rm -f "$LOG"' EXIT
+trap 'kill -INT $SANDBOX 2>/dev/null; wait $SANDBOX 2>/dev/null; rm -f "$LOG" "$POLICY"' EXIT
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_ACCESS_KEY_ID=testing \
     AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
@@ -43,3 +44,21 @@ step enforce-imdsv2 "$PLAIN" --yes
 step reset "$SHARED" --dry-run
 step reset "$SHARED" --yes
 step show "$PLAIN" -o json
+
+# Policy files: the desired state, in git.
+step export --tag Team=base                                   # the current state as a policy
+amictl export --all -q >"$POLICY"
+step plan "$POLICY" -o text                                   # export, then plan: nothing to do
+cat >"$POLICY" <<EOF
+[accounts]
+prod = "111122223333"
+
+[[image]]
+select = { tags = { Team = "base" } }
+accounts = ["prod"]
+description = "Base image"
+snapshots = true
+EOF
+step plan "$POLICY"                                           # exit 4: changes to make
+step apply "$POLICY" --yes -o text
+step apply "$POLICY" -o text                                  # nothing to do: no call, no prompt
