@@ -67,13 +67,20 @@ class PolicyImages:
     block_public_access: dict[str, str] = field(default_factory=dict)
 
 
-def _entry_regions(
-    entry: PolicyEntry, default: Sequence[str], gateway: Boto3Gateway
-) -> tuple[str, ...]:
-    regions = entry.regions or tuple(default)
-    if regions == (validate.ALL_REGIONS,):
-        return tuple(gateway.enabled_regions())
-    return regions
+def _regions_by_entry(
+    policy: Policy, default: Sequence[str], gateway: Boto3Gateway
+) -> dict[int, tuple[str, ...]]:
+    """Entry index → its regions: its own, else the command's; `all` asked for once."""
+    enabled: list[tuple[str, ...]] = []
+
+    def resolve(regions: tuple[str, ...]) -> tuple[str, ...]:
+        if regions != (validate.ALL_REGIONS,):
+            return regions
+        if not enabled:
+            enabled.append(tuple(gateway.enabled_regions()))
+        return enabled[0]
+
+    return {e.index: resolve(e.regions or tuple(default)) for e in policy.entries}
 
 
 def _reads(policy: Policy, regions_of: Mapping[int, tuple[str, ...]]) -> list[_Read]:
@@ -108,7 +115,7 @@ def read_policy_images(
     select the same image. Returns a runner for the plans (dry run per --dry-run)."""
     need_default = any(not e.regions for e in policy.entries)
     gateway, default = _connect(ctx, concurrency, need_regions=need_default)
-    regions_of = {e.index: _entry_regions(e, default, gateway) for e in policy.entries}
+    regions_of = _regions_by_entry(policy, default, gateway)
     _static_overlaps(policy, regions_of)
 
     def runner(snapshots: bool) -> Runner:

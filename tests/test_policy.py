@@ -1299,3 +1299,20 @@ def test_apply_asks_y_n_without_irreversible_items(
     child.sendline(answer)
     assert finish(child) == code
     assert launch_of(ec2, image_id) == ([{"UserId": ACCOUNT}] if code == 0 else [])
+
+
+def test_region_all_reads_every_enabled_region_once(
+    sandbox: Sandbox, amictl: Any, tmp_path: Path, fleet: dict[str, str]
+) -> None:
+    path = write_policy(
+        tmp_path,
+        f'[[image]]\nid = "{fleet["eu"]}"\nregion = "all"\naccounts = []\n\n'
+        f'[[image]]\nid = "{fleet["plain"]}"\nregion = "all"\n',
+    )
+    r = amictl(["plan", path, "-o", "json"])
+    assert r.exit_code == 4, r
+    assert {(x["image_id"], x["region"], x["status"]) for x in r.json["results"]} == {
+        (fleet["eu"], OTHER_REGION, "would-change"),
+        (fleet["plain"], REGION, "unchanged"),
+    }
+    assert sandbox.count("DescribeRegions") == 1
