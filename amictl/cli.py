@@ -308,7 +308,9 @@ def _main(
 _IDS = Annotated[
     Optional[list[str]],  # noqa: UP045
     typer.Argument(
-        help="AMI IDs (ami-...). Or select with --filter/--tag/--all.", show_default=False
+        help="AMI IDs (ami-...). Or select with --filter/--tag/--all.",
+        metavar="[AMI_ID]...",
+        show_default=False,
     ),
 ]
 _ACCOUNTS = Annotated[
