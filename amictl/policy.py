@@ -39,6 +39,7 @@ from .config import (
     KeyPath,
     Problem,
     _accounts,
+    _describe,
     _syntax_problem,
     key_lines,
     line_of,
@@ -209,7 +210,7 @@ def check_policy(
     if raw_entries is not None and not isinstance(raw_entries, list):
         checker.add(
             ("image",),
-            f"expected an array of tables, got {_kind(raw_entries)}",
+            f"expected an array of tables, got {_describe(raw_entries)}",
             hint="write each entry as [[image]] (two brackets)",
         )
     elif raw_entries is not None:
@@ -218,23 +219,6 @@ def check_policy(
             if entry is not None:
                 entries.append(entry)
     return Policy(path, tuple(entries), MappingProxyType(merged)), checker.problems
-
-
-def _kind(value: object) -> str:
-    """The TOML type of a value, for messages ("a table", "an integer")."""
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, str):
-        return "a string"
-    return "a date/time"
 
 
 def _entry(

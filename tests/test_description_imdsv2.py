@@ -4,16 +4,15 @@ and the typed `yes` confirmation on a pseudo-terminal."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from typing import Any
 
 import boto3
-import pexpect
 import pytest
 
 from amictl.sandbox import Sandbox
+
+from .terminal import finish, spawn_amictl
 
 OTHER_OWNER = "999988887777"
 
@@ -314,29 +313,6 @@ def test_imdsv2_off_a_terminal_without_yes_changes_nothing_and_names_yes(
 # ---------------------------------------------------------------- the typed `yes` (pty)
 
 
-def spawn_amictl(sandbox: Sandbox, args: list[str]) -> pexpect.spawn:
-    executable = shutil.which("amictl")
-    assert executable, "the amictl console script is not on PATH"
-    env = dict(os.environ)
-    env.update(
-        AWS_ENDPOINT_URL=sandbox.endpoint_url,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION="us-east-1",
-        TERM="xterm",
-    )
-    return pexpect.spawn(
-        executable, args, env=env, encoding="utf-8", timeout=30, dimensions=(50, 200)
-    )
-
-
-def finish(child: pexpect.spawn) -> int:
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus is not None, child.signalstatus
-    return int(child.exitstatus)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("answer", "approved"),
@@ -354,7 +330,7 @@ def test_imdsv2_prompt_on_a_terminal_needs_the_typed_word_yes(
     images = [sandbox.create_image("us-east-1", f"img-{n}") for n in range(2)]
     already = sandbox.create_image("us-east-1", "img-v2", imds_v2=True)
 
-    child = spawn_amictl(sandbox, ["imdsv2", *images, already])
+    child = spawn_amictl(["imdsv2", *images, already])
     child.expect("Type 'yes'")
     shown = child.before
     assert re.search(r"cannot be undone|permanent|irreversible", shown, re.IGNORECASE), shown

@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import boto3
-import pexpect
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -44,6 +40,8 @@ from amictl.policy import (
     toml_string,
 )
 from amictl.sandbox import Sandbox
+
+from .terminal import finish, spawn_amictl
 
 REGION = "us-east-1"
 OTHER_REGION = "eu-west-1"
@@ -1233,24 +1231,6 @@ def test_entries_that_name_their_regions_need_no_default_region(
 
 
 # ---------------------------------------------------------------- the typed `yes` (pty)
-
-
-def spawn_amictl(args: list[str]) -> pexpect.spawn:
-    """amictl on a pseudo-terminal; the environment comes from the fixtures."""
-    beside = Path(sys.executable).with_name("amictl")
-    executable = str(beside) if beside.exists() else shutil.which("amictl")
-    assert executable, "the amictl console script is not installed"
-    env = {**os.environ, "TERM": "dumb", "COLUMNS": "200"}
-    return pexpect.spawn(
-        executable, args, env=env, encoding="utf-8", timeout=30, dimensions=(50, 200)
-    )
-
-
-def finish(child: pexpect.spawn) -> int:
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus is not None, child.signalstatus
-    return int(child.exitstatus)
 
 
 @pytest.mark.slow

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,33 +15,10 @@ import pytest
 
 from amictl.sandbox import Sandbox
 
+from .terminal import amictl_script, finish_with_output, spawn_amictl
+
 REGION = "us-east-1"
 ACCOUNT = "111122223333"
-
-
-def amictl_script() -> str:
-    """The console script installed next to this interpreter (not a pyenv shim)."""
-    beside = Path(sys.executable).with_name("amictl")
-    found = str(beside) if beside.exists() else shutil.which("amictl")
-    assert found, "the amictl console script is not installed"
-    return found
-
-
-def spawn(args: list[str]) -> pexpect.spawn:
-    """amictl on a pseudo-terminal; the environment (fake credentials, AWS_REGION,
-    AWS_ENDPOINT_URL of the in-process sandbox) comes from the fixtures."""
-    env = {**os.environ, "TERM": "dumb", "COLUMNS": "200"}
-    return pexpect.spawn(
-        amictl_script(), args, env=env, encoding="utf-8", timeout=30, dimensions=(50, 200)
-    )
-
-
-def finish(child: pexpect.spawn) -> tuple[int, str]:
-    """Wait for the process to end; its exit status and everything it printed after the
-    last expect()."""
-    child.expect(pexpect.EOF)
-    child.close()
-    return child.exitstatus, str(child.before)
 
 
 def permissions(ec2: Any, image_id: str) -> list[dict[str, str]]:
@@ -94,12 +69,12 @@ def test_risky_commands_ask_y_n_on_a_terminal(
 ) -> None:
     image_id, approved = risky[command]
     before = permissions(ec2, image_id)
-    child = spawn([command, image_id])
+    child = spawn_amictl([command, image_id])
     child.expect(r"\[y/N\]")
     assert image_id in str(child.before)  # the prompt lists the image it would change
     assert sandbox.mutating_requests() == []  # nothing is sent before the answer
     child.sendline(answer)
-    status, _ = finish(child)
+    status, _ = finish_with_output(child)
 
     assert status == exit_code
     if exit_code == 0:
@@ -112,10 +87,10 @@ def test_risky_commands_ask_y_n_on_a_terminal(
 @pytest.mark.slow
 def test_end_of_input_at_the_prompt_is_no(sandbox: Sandbox, ec2: Any) -> None:
     image_id = sandbox.create_image(REGION, "img-eof")
-    child = spawn(["make-public", image_id])
+    child = spawn_amictl(["make-public", image_id])
     child.expect(r"\[y/N\]")
     child.sendeof()
-    status, _ = finish(child)
+    status, _ = finish_with_output(child)
     assert status == 3
     assert permissions(ec2, image_id) == []
 
@@ -133,7 +108,7 @@ def test_declined_json_lists_every_image_skipped(
     )
     child.expect(r"\[y/N\]")
     child.sendline("n")
-    status, _ = finish(child)
+    status, _ = finish_with_output(child)
     assert status == 3
     doc = json.loads(out.read_text())
     assert doc["command"] == "make-public"
@@ -147,13 +122,13 @@ def test_declined_json_lists_every_image_skipped(
 def test_selector_share_lists_the_matched_images_and_asks(sandbox: Sandbox, ec2: Any) -> None:
     tagged = sandbox.create_image(REGION, "base-1", tags={"Team": "base"})
     other = sandbox.create_image(REGION, "data-1", tags={"Team": "data"})
-    child = spawn(["share", "--tag", "Team=base", "--account", ACCOUNT])
+    child = spawn_amictl(["share", "--tag", "Team=base", "--account", ACCOUNT])
     child.expect(r"\[y/N\]")
     listed = str(child.before)
     assert tagged in listed
     assert other not in listed
     child.sendline("y")
-    status, _ = finish(child)
+    status, _ = finish_with_output(child)
     assert status == 0
     assert permissions(ec2, tagged) == [{"UserId": ACCOUNT}]
     assert permissions(ec2, other) == []
