@@ -8,7 +8,7 @@ LOG=$(mktemp)
 POLICY=$(mktemp)
 amictl sandbox --port "$PORT" >"$LOG" 2>&1 &
 SANDBOX=$!
-trap 'kill -INT $SANDBOX 2>/dev/null; wait $SANDBOX 2>/dev/null; rm -f "$LOG" "$POLICY"' EXIT
+trap 'kill $SANDBOX 2>/dev/null; wait $SANDBOX 2>/dev/null; rm -f "$LOG" "$POLICY"' EXIT
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_ACCESS_KEY_ID=testing \
     AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from types import FrameType
 from typing import TextIO
 
 from .server import DEMO_REGIONS, Sandbox
@@ -24,6 +27,20 @@ def banner(endpoint_url: str, labels: dict[str, str], region: str, out: TextIO) 
     print("Press Ctrl-C to stop.", file=out, flush=True)
 
 
+def _stop_on_signals() -> None:
+    """Make SIGINT and SIGTERM stop the server. A non-interactive shell starts a
+    background job (`amictl sandbox &` in a script) with SIGINT ignored, and Python then
+    leaves it ignored; `kill` (SIGTERM) would otherwise skip the clean shutdown."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 5000,
@@ -34,6 +51,7 @@ def serve(
     """Run the sandbox in the foreground until Ctrl-C, seeded with the demo images unless
     `seed` is false, adding `latency` seconds to every EC2 call."""
     out = out or sys.stdout
+    _stop_on_signals()
     sandbox = Sandbox(host=host, port=port)
     sandbox.start()
     try:

@@ -91,9 +91,15 @@ def test_package_import_is_cheap() -> None:
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.slow
-def test_serve_in_the_foreground() -> None:
+def start_foreground(ignore_sigint: bool = False) -> tuple[subprocess.Popen[str], str]:
+    """`python -m amictl.sandbox --port 0` until its banner; the process and the banner.
+    With `ignore_sigint` it starts with SIGINT ignored, as a non-interactive shell starts
+    a background job (`amictl sandbox &` in a script)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+    def ignore() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     process = subprocess.Popen(
         [sys.executable, "-m", "amictl.sandbox", "--port", "0"],
         cwd=ROOT,
@@ -101,19 +107,36 @@ def test_serve_in_the_foreground() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=ignore if ignore_sigint else None,
     )
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Press Ctrl-C"):
+            break
+    return process, "\n".join(lines)
+
+
+def stop(process: subprocess.Popen[str], signum: int) -> tuple[str, str]:
+    """Send `signum`; what the process printed once it ended (killed after 10 s)."""
     try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-            if line.startswith("Press Ctrl-C"):
-                break
-        text = "\n".join(lines)
+        process.send_signal(signum)
+        return process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.slow
+def test_serve_in_the_foreground() -> None:
+    process, text = start_foreground()
+    try:
         match = re.search(r"export AWS_ENDPOINT_URL=(http://127\.0\.0\.1:\d+) ", text)
         assert match, text
         assert (
@@ -131,13 +154,26 @@ def test_serve_in_the_foreground() -> None:
         )
         found = ec2.describe_images(ImageIds=[shown["plain"]])["Images"]
         assert found[0]["Name"] == "demo-plain"
-
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=10)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stdout, stderr = stop(process, signal.SIGINT)
     assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "Stopped." in stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "ignore_sigint"),
+    [(signal.SIGTERM, False), (signal.SIGINT, True)],
+    ids=["SIGTERM", "SIGINT-inherited-as-ignored"],
+)
+def test_a_background_sandbox_stops_on_kill(signum: int, ignore_sigint: bool) -> None:
+    """`amictl sandbox &` in a script: `kill` (TERM) stops it cleanly, and so does
+    `kill -INT`, although a non-interactive shell starts background jobs with SIGINT
+    ignored."""
+    process, text = start_foreground(ignore_sigint=ignore_sigint)
+    assert "Press Ctrl-C" in text, text
+    stdout, stderr = stop(process, signum)
+    assert process.returncode == 0, (process.returncode, stderr)
     assert "Traceback" not in stderr
     assert "Stopped." in stdout
