@@ -26,6 +26,9 @@ Semantics worth knowing (decisions, not accidents):
 - `snapshots_follow_image` (policy `snapshots = true`): each snapshot's accounts are made
   exactly the image's accounts *after* the launch changes (extras removed, missing added),
   whether or not the intent lists accounts. It replaces `with_snapshots` when both are set.
+- The owner's account is never sent: the owner can always launch its image and create
+  volumes from its snapshots, and EC2 does not list that implicit permission, so adding
+  it would never verify. An owner account in `add` or `remove` is dropped with a warning.
 - Order: reset, launch REMOVE, launch ADD, per snapshot (by id) REMOVE then ADD,
   description, IMDSv2 last (the irreversible change goes only after the others).
 """
@@ -87,15 +90,18 @@ def plan_image(intent: Intent, state: ImageState, block_public_access: str | Non
     ("block-new-sharing" | "unblocked"), None when unknown (then EC2 has the last word)."""
     if intent.reset and not intent.add.is_empty:
         raise ValueError("an intent cannot both reset and add launch permissions")
+    intent, owner_warnings = _without_owner(intent, state.owner_id)
     requests = tuple(_requests(intent, state))
     refusal = _refusal(state, requests, block_public_access)
     if refusal is not None:
-        return Plan(before=state, requests=(), expected=state, refusal=refusal)
+        return Plan(
+            before=state, requests=(), expected=state, refusal=refusal, warnings=owner_warnings
+        )
     return Plan(
         before=state,
         requests=requests,
         expected=apply_requests(state, requests),
-        warnings=_warnings(intent, state, requests),
+        warnings=owner_warnings + _warnings(intent, state, requests),
         irreversible=any(isinstance(r, EnforceImdsV2) for r in requests),
     )
 
@@ -107,6 +113,28 @@ def plan_all(
     `bpa_by_region` counts as unknown."""
     ordered = sorted(states, key=lambda s: (s.region, s.image_id))
     return [plan_image(intent, s, bpa_by_region.get(s.region)) for s in ordered]
+
+
+def _without_owner(intent: Intent, owner_id: str) -> tuple[Intent, tuple[str, ...]]:
+    """The intent without the image owner's account, and a warning for each place it was."""
+    owner = LaunchTargets(accounts=frozenset({owner_id}))
+    warnings = []
+    if owner_id in intent.add.accounts:
+        warnings.append(
+            f"account {owner_id} owns the image and can always launch it and copy its "
+            "snapshots; it is not shared with"
+        )
+    if owner_id in intent.remove.accounts:
+        warnings.append(
+            f"account {owner_id} owns the image; its own launch permission cannot be "
+            "taken away, so it is not removed"
+        )
+    if not warnings:
+        return intent, ()
+    trimmed = replace(
+        intent, add=intent.add.difference(owner), remove=intent.remove.difference(owner)
+    )
+    return trimmed, tuple(warnings)
 
 
 def _requests(intent: Intent, state: ImageState) -> Iterator[Request]:

@@ -525,6 +525,25 @@ def test_sharing_a_customer_key_image_proceeds_with_a_warning_on_stderr(
         assert result_for(r.json, image_id)["status"] == "changed"  # stdout is only JSON
 
 
+def test_the_owner_account_is_never_sent_and_a_warning_says_why(
+    sandbox: Sandbox, amictl: Any, ec2: Any
+) -> None:
+    """The owner's launch permission is implicit and EC2 does not list it, so sending it
+    could never be verified: amictl drops it and tells the user."""
+    image_id = sandbox.create_image(REGION, "img-own")
+    owner = sandbox.account_id
+    r = amictl(["share", image_id, "--account", owner, "-o", "json"])
+    assert r.exit_code == 0, r
+    assert result_for(r.json, image_id)["status"] == "unchanged"
+    assert f"account {owner} owns the image" in r.stderr
+    assert sent(sandbox) == []
+
+    r = amictl(["share", image_id, "--account", f"{owner},{ACCOUNT}", "-o", "json"])
+    assert r.exit_code == 0, r
+    assert sent(sandbox) == [{"ImageId": image_id, "LaunchPermission.Add.1.UserId": ACCOUNT}]
+    assert permissions(ec2, image_id) == users(ACCOUNT)
+
+
 def test_a_missing_image_does_not_stop_the_others(sandbox: Sandbox, amictl: Any, ec2: Any) -> None:
     good = sandbox.create_image(REGION, "img-good")
     r = amictl(["share", MISSING, good, "--account", ACCOUNT, "-o", "json"])

@@ -193,6 +193,27 @@ def test_reset_with_add_is_a_programming_error() -> None:
         plan_image(Intent(C.RESET, reset=True, add=lt(A1)), image())
 
 
+def test_sharing_with_the_owner_sends_only_the_other_targets_and_warns() -> None:
+    plan = plan_image(
+        Intent(C.SHARE, add=lt(OWNER, A1), with_snapshots=True), image(NONE, snapshots=(snap(),))
+    )
+    assert plan.requests == (add(lt(A1)), snap_change("snap-0a", Op.ADD, A1))
+    assert any("owns the image" in w and OWNER in w for w in plan.warnings)
+
+
+def test_sharing_only_with_the_owner_is_nothing_to_do() -> None:
+    plan = plan_image(Intent(C.SHARE, add=lt(OWNER)), image())
+    assert plan.requests == ()
+    assert not plan.has_changes
+    assert plan.warnings and "not shared with" in plan.warnings[0]
+
+
+def test_unsharing_the_owner_is_nothing_to_do() -> None:
+    plan = plan_image(Intent(C.UNSHARE, remove=lt(OWNER)), image(lt(A1)))
+    assert plan.requests == ()
+    assert plan.warnings and "cannot be taken away" in plan.warnings[0]
+
+
 # ---------------------------------------------------------------- description and IMDSv2
 
 
@@ -716,7 +737,8 @@ def test_plan_all_sorts_and_uses_each_regions_bpa() -> None:
 
 # ---------------------------------------------------------------- hypothesis
 
-ACCOUNT_POOL = [A1, A2, A3, A4]
+OWNER = "123456789012"  # owner_id of every generated image
+ACCOUNT_POOL = [A1, A2, A3, A4, OWNER]
 ORG_POOL = [ORG, ORG2]
 OU_POOL = [OU, OU2]
 SNAPSHOT_IDS = ["snap-0a", "snap-0b", "snap-0c"]
@@ -779,6 +801,12 @@ def intents(draw: st.DrawFn) -> Intent:
 
 
 bpa_states = st.sampled_from([None, "unblocked", BPA_ON])
+
+
+def _without_owner(intent: Intent) -> Intent:
+    """What the planner acts on: the owner's account is never a target."""
+    owner = lt(OWNER)
+    return replace(intent, add=intent.add.difference(owner), remove=intent.remove.difference(owner))
 
 
 def _removal_wanted(intent: Intent, before: ImageState) -> LaunchTargets:
@@ -867,6 +895,7 @@ def test_prop_plan_achieves_the_intent(intent: Intent, before: ImageState, bpa: 
     if plan.is_refused:
         return
     after = plan.expected
+    intent = _without_owner(intent)
     if intent.reset:
         assert after.launch.is_empty
     else:
@@ -891,6 +920,20 @@ def test_prop_plan_achieves_the_intent(intent: Intent, before: ImageState, bpa: 
             assert not (_removal_wanted(intent, before).accounts & (a.accounts or frozenset()))
         else:
             assert a == b
+
+
+@given(intents(), image_states, bpa_states)
+def test_prop_the_owner_is_never_sent(intent: Intent, before: ImageState, bpa: str | None) -> None:
+    """The owner's launch permission is implicit: no request adds or removes it, and a
+    warning says so when the intent named it."""
+    plan = plan_image(intent, before, bpa)
+    for r in plan.requests:
+        if isinstance(r, LaunchPermissionChange) and r.op is Op.ADD:
+            assert OWNER not in r.targets.accounts
+        if isinstance(r, SnapshotPermissionChange) and r.op is Op.ADD:
+            assert OWNER not in r.accounts
+    named = OWNER in intent.add.accounts | intent.remove.accounts
+    assert named == any(w.startswith(f"account {OWNER} owns the image") for w in plan.warnings)
 
 
 @given(intents(), image_states, bpa_states)
