@@ -82,6 +82,7 @@ _GLOBAL_PARAMS = [
             Optional[list[str]],  # noqa: UP045 - Typer needs Optional at runtime on 3.10
             typer.Option(
                 "--region",
+                metavar="REGION",
                 help="Region(s) to act in; repeatable or comma-separated; 'all' = every "
                 "enabled region. Default: AWS_REGION, AWS_DEFAULT_REGION, config, profile.",
                 show_default=False,
@@ -91,7 +92,10 @@ _GLOBAL_PARAMS = [
     ),
     _param(
         "profile",
-        Annotated[Optional[str], typer.Option(help="Named AWS profile (AWS_PROFILE).")],  # noqa: UP045
+        Annotated[
+            Optional[str],  # noqa: UP045
+            typer.Option(metavar="NAME", help="Named AWS profile (AWS_PROFILE)."),
+        ],
         None,
     ),
     _param(
@@ -100,6 +104,7 @@ _GLOBAL_PARAMS = [
             Optional[str],  # noqa: UP045
             typer.Option(
                 "--endpoint-url",
+                metavar="URL",
                 help="Endpoint for every AWS service amictl calls (AWS_ENDPOINT_URL).",
             ),
         ],
@@ -135,6 +140,7 @@ _GLOBAL_PARAMS = [
             Optional[Path],  # noqa: UP045
             typer.Option(
                 "--config",
+                metavar="FILE",
                 help="Config file (AMICTL_CONFIG, ./amictl.toml, user config dir).",
                 dir_okay=False,
             ),
@@ -167,6 +173,7 @@ _SELECT_PARAMS = [
             Optional[list[str]],  # noqa: UP045
             typer.Option(
                 "--filter",
+                metavar="NAME=VALUE[,VALUE]",
                 help="DescribeImages filter Name=VALUE[,VALUE] (repeatable); owned images only.",
                 show_default=False,
             ),
@@ -178,7 +185,8 @@ _SELECT_PARAMS = [
         Annotated[
             Optional[list[str]],  # noqa: UP045
             typer.Option(
-                help="KEY=VALUE, shorthand for --filter tag:KEY=VALUE (repeatable).",
+                metavar="KEY=VALUE",
+                help="Shorthand for --filter tag:KEY=VALUE (repeatable).",
                 show_default=False,
             ),
         ],
@@ -200,6 +208,7 @@ _CHANGE_PARAMS = [
             Optional[float],  # noqa: UP045
             typer.Option(
                 "--verify-timeout",
+                metavar="SECONDS",
                 help="Seconds to wait for EC2 to show a change (eventual consistency); default 20.",
                 show_default=False,
             ),
@@ -212,6 +221,7 @@ _CHANGE_PARAMS = [
             Optional[int],  # noqa: UP045
             typer.Option(
                 "--concurrency",
+                metavar="N",
                 help="Images worked on at once (1-64); default 16.",
                 show_default=False,
             ),
@@ -317,17 +327,20 @@ _ACCOUNTS = Annotated[
     Optional[list[str]],  # noqa: UP045
     typer.Option(
         "--account",
+        metavar="ID|ALIAS",
         help="Account ID or config alias; repeatable and comma-separated.",
         show_default=False,
     ),
 ]
 _ORGS = Annotated[
     Optional[list[str]],  # noqa: UP045
-    typer.Option("--org", help="Organization ARN (repeatable).", show_default=False),
+    typer.Option("--org", metavar="ARN", help="Organization ARN (repeatable).", show_default=False),
 ]
 _OUS = Annotated[
     Optional[list[str]],  # noqa: UP045
-    typer.Option("--ou", help="Organizational unit ARN (repeatable).", show_default=False),
+    typer.Option(
+        "--ou", metavar="ARN", help="Organizational unit ARN (repeatable).", show_default=False
+    ),
 ]
 _WITH_SNAPSHOTS = Annotated[
     Optional[bool],  # noqa: UP045
@@ -566,10 +579,10 @@ def export(ami_ids: _IDS = None, *, g: GlobalOptions, sel: SelectOptions) -> Non
 
 @app.command("sandbox")
 def sandbox(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port on 127.0.0.1.")] = 5000,
     seed: Annotated[bool, typer.Option("--seed/--no-seed", help="Create demo images.")] = True,
     latency: Annotated[
-        float, typer.Option(help="Seconds of latency added to every request.")
+        float, typer.Option(metavar="SECONDS", help="Seconds of latency added to every request.")
     ] = 0.0,
 ) -> None:
     """Run a local EC2 emulator on 127.0.0.1 with demo images (needs the 'sandbox' extra)."""
