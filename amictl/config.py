@@ -142,12 +142,14 @@ def _syntax_problem(error: tomllib.TOMLDecodeError, text: str) -> Problem:
     line: int | None = getattr(error, "lineno", None)
     column: int | None = getattr(error, "colno", None)
     match = _POSITION_RE.search(message)
-    if match:
+    if _AT_END_RE.search(message):
+        # The attributes (tomli, Python 3.14+) point past a final newline; the last line
+        # of the file is where the user has to look.
+        line, column = max(1, len(text.splitlines())), None
+        message = _AT_END_RE.sub("", message)
+    elif match:
         line, column = line or int(match[1]), column or int(match[2])
         message = message[: match.start()]
-    elif _AT_END_RE.search(message):
-        line = line or max(1, len(text.splitlines()))
-        message = _AT_END_RE.sub("", message)
     return Problem((), f"invalid TOML: {message}", line=line, column=column)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,8 @@ import pexpect
 import pytest
 
 from amictl.sandbox import Sandbox
+
+from .terminal import amictl_script
 
 ACCOUNT = "111122223333"
 REGIONS = ("us-east-1", "eu-west-1")
@@ -256,8 +257,7 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(
 def test_progress_bar_on_a_terminal_unless_quiet(sandbox: Sandbox, quiet: bool) -> None:
     fleet = seed_fleet(sandbox, per_region=8, regions=("us-east-1",))["fleet"]
     sandbox.set_faults(latency=0.1)
-    executable = shutil.which("amictl")
-    assert executable, "the amictl console script is not on PATH"
+    executable = amictl_script()
     args = ["share", "--tag", TAG, "--account", ACCOUNT, "--yes", *(["-q"] if quiet else [])]
 
     child = pexpect.spawn(
