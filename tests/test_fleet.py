@@ -74,7 +74,15 @@ def amictl_process(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_sigint_as_at_a_terminal,
     )
+
+
+def _sigint_as_at_a_terminal() -> None:
+    """Ctrl-C's signal at its default, as in a shell at a terminal. When the test run
+    itself is a background job of a script (as CI may start it), SIGINT is inherited as
+    ignored, and amictl rightly honours that, as `nohup` does."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 # ---------------------------------------------------------------- throttling
