@@ -428,6 +428,22 @@ class Checker:
             self.add(key, f"expected {what}, got {_describe(value)}")
         return ok
 
+    def regions(self, key: KeyPath, value: object, what: str) -> tuple[str, ...]:
+        """`region = "us-east-1"`, `["us-east-1", "eu-west-1"]` or `"all"` (absent → ());
+        `what` names the expected type when it is neither."""
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return tuple(self.call(key, validate.regions, [value]) or ())
+        if not self.typed(key, value, list, what):
+            return ()
+        items = self.string_list(key, value, '["us-east-1", "eu-west-1"]')
+        names = [self.call(k, validate.region, item) for k, item in items]
+        unique = tuple(dict.fromkeys(n for n in names if n is not None))
+        if validate.ALL_REGIONS in unique and len(unique) > 1:
+            self.add(key, "region 'all' cannot be combined with other regions")
+        return unique
+
     def table(self, key: KeyPath, value: object) -> dict[str, Any]:
         """A sub-table (absent → empty); anything else is a problem and counts as empty."""
         if value is None:
@@ -489,24 +505,6 @@ def _profile(value: str) -> str:
     if not name:
         raise UsageError(f"invalid profile {value!r}: expected a profile name")
     return name
-
-
-def _regions(checker: Checker, value: object) -> tuple[str, ...]:
-    """`region = "us-east-1"` or `region = ["us-east-1", "eu-west-1"]`."""
-    key: KeyPath = ("defaults", "region")
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(checker.call(key, validate.regions, [value]) or ())
-    if not isinstance(value, list):
-        checker.add(key, f"expected a string or an array of strings, got {_describe(value)}")
-        return ()
-    items = checker.string_list(key, value, '["us-east-1"]')
-    names = [checker.call(k, validate.region, item) for k, item in items]
-    unique = tuple(dict.fromkeys(n for n in names if n is not None))
-    if validate.ALL_REGIONS in unique and len(unique) > 1:
-        checker.add(key, "region 'all' cannot be combined with other regions")
-    return unique
 
 
 def _accounts(checker: Checker, value: object) -> tuple[dict[str, str], set[str]]:
@@ -578,7 +576,9 @@ def check_config(
 
     config = Config(
         path=path,
-        regions=_regions(checker, defaults.get("region")),
+        regions=checker.regions(
+            ("defaults", "region"), defaults.get("region"), "a string or an array of strings"
+        ),
         profile=setting("profile", str, "a string", _profile),
         output=setting("output", str, "a string: table, json or text", validate.output),
         with_snapshots=bool(setting("with_snapshots", bool, "true or false", bool)),

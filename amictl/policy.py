@@ -337,22 +337,10 @@ def _set(
 
 
 def _regions(checker: Checker, key: KeyPath, value: object) -> tuple[str, ...]:
-    """`region = "us-east-1"` or `region = ["us-east-1", "eu-west-1"]` or `"all"`."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(checker.call(key, validate.regions, [value]) or ())
-    if not isinstance(value, list):
-        checker.typed(key, value, (str, list), "a region name or an array of region names")
-        return ()
-    items = checker.string_list(key, value, '["us-east-1", "eu-west-1"]')
-    names = [checker.call(k, validate.region, item) for k, item in items]
-    unique = tuple(dict.fromkeys(n for n in names if n is not None))
-    if validate.ALL_REGIONS in unique and len(unique) > 1:
-        checker.add(key, "region 'all' cannot be combined with other regions")
-    if not value:
+    """An entry's regions; unlike the config's default, an empty array is a mistake."""
+    if value == []:
         checker.add(key, "empty array: give a region, or remove the key for the default regions")
-    return unique
+    return checker.regions(key, value, "a region name or an array of region names")
 
 
 def _select(checker: Checker, key: KeyPath, value: object) -> tuple[Filter, ...]:
